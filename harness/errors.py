@@ -1,0 +1,33 @@
+"""Errors that carry their exit code and a one-line message saying what to do next."""
+
+from __future__ import annotations
+
+from harness.exitcodes import ExitCode
+
+
+class HarnessError(Exception):
+    """Base class: ``str(err)`` is shown to the user as one line, never a traceback."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL_ERROR
+
+
+class UsageError(HarnessError):
+    """Bad flags, malformed scenario/policy/claims/config file, disallowed target (exit 4)."""
+
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class DisallowedHostError(UsageError):
+    """A target host is not on the allowlist: refused before any request is sent."""
+
+
+class AbortedError(HarnessError):
+    """A run was interrupted or a guardrail fired (exit 2)."""
+
+    exit_code = ExitCode.ABORTED
+
+
+class PlatformError(HarnessError):
+    """A platform could not start, attach to or control the system under test."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
