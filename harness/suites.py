@@ -1,0 +1,23 @@
+"""Suite registry: suites come from the ``harness.suites`` entry-point group (or pluggy hooks).
+
+A suite is a pytest package plus a ``SuiteSpec`` saying where it lives. Third parties add a
+suite by exposing a ``SuiteSpec`` under that entry-point group in their own package.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class SuiteSpec(BaseModel):
+    """Where a suite's pytest package lives and what it is for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    path: Path
+    description: str = ""
+    default_profile: str = "smoke"
