@@ -250,6 +250,7 @@ class RunResult(_Model):
     verdict: Verdict = Verdict.NOTHING_RAN
     exit_code: int = 5
     aborted_reason: str | None = None
+    error: str | None = None  # the harness itself failed (platform start, internal error)
     severity_threshold: Severity = Severity.MEDIUM
 
     def all_checks(self) -> list[Check]:

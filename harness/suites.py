@@ -6,7 +6,6 @@ suite by exposing a ``SuiteSpec`` under that entry-point group in their own pack
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict

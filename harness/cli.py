@@ -1,0 +1,225 @@
+"""The ``harness`` command: run suites, gate a report, re-render, diagnose, export the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.exceptions import TyperException
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from harness.config import load_config
+from harness.errors import HarnessError, UsageError
+from harness.exitcodes import ExitCode
+from harness.model import RunResult, Status
+
+app = typer.Typer(
+    name="harness",
+    help="Readiness harness: turn production-readiness claims into verdicts with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+SuiteOpt = Annotated[Optional[list[str]], typer.Option("--suite", "-s", help="suite to run (repeatable; default all)")]
+ProfileOpt = Annotated[Optional[str], typer.Option(help="profile for every suite: smoke, stress, spike, soak …")]
+PlatformOpt = Annotated[Optional[str], typer.Option(help="local (default), kind or external")]
+ReportDirOpt = Annotated[Optional[Path], typer.Option("--report-dir", help="folder for run reports")]
+
+
+@app.command()
+def run(
+    suite: SuiteOpt = None,
+    profile: ProfileOpt = None,
+    platform: PlatformOpt = None,
+    report_dir: ReportDirOpt = None,
+    target_url: Annotated[Optional[str], typer.Option(help="base URL of a system you run (implies external)")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option(help="allow a non-loopback host (repeatable)")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="reference system storage: sqlite or postgres")] = None,
+    defects: Annotated[Optional[str], typer.Option(help="reference system defect switches, comma-separated")] = None,
+    policy: Annotated[Optional[Path], typer.Option(help="gate policy YAML")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed for randomised suites (replays a run)")] = None,
+    load_workers: Annotated[Optional[int], typer.Option(help="load generator processes")] = None,
+    identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
+    pytest_arg: Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")] = None,
+) -> None:
+    """Run suites through pytest and write reports/<run-id>/ (exit code = verdict)."""
+    from harness.plugins import resolve_suites
+    from harness.safety import ensure_allowed
+
+    cli_layer = {
+        "platform": platform, "target_url": target_url, "profile": profile, "report_dir": report_dir,
+        "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
+        "load_workers": load_workers, "identities_file": identities,
+        "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
+    }
+    config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
+    if config.target_url:
+        ensure_allowed(config.target_url, config.allow_hosts)
+    specs = resolve_suites(suite or [])
+    if not specs:
+        raise UsageError("no suites are installed; is the harness package installed (pip install -e .)?")
+    args = [str(spec.path) for spec in specs] + ["-p", "no:cacheprovider", "-q"]
+    flags = {
+        "--platform": platform, "--target-url": target_url, "--profile": profile, "--report-dir": report_dir,
+        "--backend": backend, "--defects": defects, "--policy": policy, "--seed": seed,
+        "--load-workers": load_workers, "--identities": identities,
+    }
+    args += [item for flag, value in flags.items() if value is not None for item in (flag, str(value))]
+    args += [item for host in allow_host or [] for item in ("--allow-host", host)]
+    args += pytest_arg or []
+    os.environ.setdefault("HARNESS_TRIGGER", "cli")
+    import pytest
+
+    raise typer.Exit(int(pytest.main(args)))
+
+
+def _load_report(path: Path) -> tuple[RunResult, Path]:
+    file = path / "readiness.json" if path.is_dir() else path
+    if not file.is_file():
+        raise UsageError(f"no report at {file}; pass a readiness.json or a run folder such as reports/latest")
+    try:
+        return RunResult.model_validate_json(file.read_text()), file
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{file}: not a readiness report ({where}: {first['msg']})") from None
+
+
+@app.command()
+def gate(
+    report: Annotated[Path, typer.Argument(help="readiness.json or a run folder (e.g. reports/latest)")],
+    policy: Annotated[Optional[Path], typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
+) -> None:
+    """Judge a report against a policy; the exit code is the CI gate's answer."""
+    from harness.policy import load_policy
+    from harness.verdict import judge
+
+    policy_model = load_policy(policy)
+    run_result, file = _load_report(report)
+    judgement = judge(run_result, policy_model.severity_threshold)
+    colour = {0: "green", 1: "red", 2: "yellow", 6: "yellow"}.get(int(judgement.exit_code), "white")
+    console.print(f"[bold {colour}]{judgement.verdict.value.replace('_', ' ').upper()}[/] "
+                  f"(exit {int(judgement.exit_code)}) · {file} · blocking severity ≥ {policy_model.severity_threshold.value}")
+    if judgement.blocking:
+        table = Table("check", "severity", "status", "why", show_lines=False)
+        for check in judgement.blocking:
+            table.add_row(check.id, check.severity.value, check.status.value, check.message or check.title)
+        console.print(table)
+    else:
+        for reason in judgement.reasons:
+            console.print(f"  {reason}")
+    raise typer.Exit(int(judgement.exit_code))
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
+    """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
+    from harness.report.writers import HtmlReporter, JUnitReporter
+
+    run_result, file = _load_report(run_dir)
+    for reporter in (HtmlReporter(), JUnitReporter()):
+        console.print(f"wrote {reporter.write(run_result, file.parent)}")
+
+
+@app.command()
+def doctor(
+    cleanup: Annotated[bool, typer.Option(help="undo faults a killed run left behind")] = False,
+) -> None:
+    """List what is present or missing, and what each missing thing disables."""
+    from harness.doctor import diagnose
+
+    table = Table("", "component", "found", "missing disables", "install hint")
+    missing = 0
+    for item in diagnose():
+        missing += not item.present
+        table.add_row("[green]✔[/]" if item.present else "[red]✘[/]", item.name, item.detail,
+                      "" if item.present else item.disables, "" if item.present else item.hint)
+    console.print(table)
+    if cleanup:
+        from harness.undo import undo_pending
+
+        undone = undo_pending(Path(os.environ.get("HARNESS_STATE_DIR", ".harness")))
+        console.print(f"cleanup: undid {len(undone)} leftover fault(s)" + "".join(f"\n  {u}" for u in undone))
+    console.print(f"{missing} missing" if missing else "everything present")
+
+
+@app.command()
+def schema(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    check: Annotated[bool, typer.Option(help="exit 1 if the exported schema differs from the code")] = False,
+) -> None:
+    """Print (or write) the JSON Schema of readiness.json."""
+    from harness.schema import SCHEMA_FILE, current_schema, exported_schema, render
+
+    current = current_schema()
+    if check:
+        same = exported_schema() == current
+        console.print(f"{SCHEMA_FILE}: {'up to date' if same else 'OUT OF DATE: run harness schema -o ' + str(SCHEMA_FILE)}")
+        raise typer.Exit(0 if same else 1)
+    text = render(current)
+    if output:
+        output.write_text(text)
+        console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("suites")
+def list_suites() -> None:
+    """List the installed suites (entry-point group harness.suites)."""
+    from harness.plugins import registered_suites
+
+    table = Table("suite", "description", "path")
+    for spec in registered_suites().values():
+        table.add_row(spec.name, spec.description, str(spec.path))
+    console.print(table)
+
+
+def _register_platform_commands() -> None:
+    try:
+        from harness.platforms.commands import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_platform_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors with documented exit codes, never a traceback for bad input."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+        return int(result or 0)
+    except typer.Abort:
+        err_console.print("[yellow]aborted[/]")
+        return int(ExitCode.ABORTED)
+    except TyperException as exc:  # typer's (vendored click) usage errors: bad flag, missing argument
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "harness"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err_console.print(f"[red]error:[/] {message} (see '{command} --help')")
+        return int(ExitCode.USAGE_ERROR)
+    except HarnessError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        return int(ExitCode.ABORTED)
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

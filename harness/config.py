@@ -1,0 +1,143 @@
+"""Configuration with one precedence: CLI flags > ``HARNESS_*`` env > ``[tool.harness]`` > defaults.
+
+Each layer is a plain dict; they are merged key by key and validated once by pydantic. When
+validation fails, the error names the layer (file or environment variable) that supplied the bad
+key, the key, and what is allowed — never a traceback. (pydantic-settings can merge sources, but
+it cannot say which source a bad value came from, which is the whole point of the error here.)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import UsageError
+from harness.model import Severity
+
+ENV_PREFIX = "HARNESS_"
+LIST_KEYS = {"allow_hosts", "defects", "suites"}
+
+
+class PlatformName(str, Enum):
+    LOCAL = "local"
+    KIND = "kind"
+    EXTERNAL = "external"
+
+
+class HarnessConfig(BaseModel):
+    """Everything a run needs to know; every field can come from any layer."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    platform: PlatformName = PlatformName.LOCAL
+    target_url: str | None = Field(None, description="URL of an already running system (platform external)")
+    openapi_url: str | None = None
+    identities_file: Path | None = Field(None, description="YAML/JSON file with the target's test identities")
+    profile: str = Field("smoke", pattern=r"^[A-Za-z0-9_.\-/]+$")
+    report_dir: Path = Path("reports")
+    allow_hosts: list[str] = Field(default_factory=list)
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    redis: bool = False
+    defects: list[str] = Field(default_factory=list)
+    suites: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    policy: Path | None = None
+    severity_threshold: Severity = Severity.MEDIUM
+    load_workers: int = Field(1, ge=1, le=64)
+    startup_timeout_s: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("target_url", "openapi_url")
+    @classmethod
+    def _url_has_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+def _allowed_values(key: str) -> str:
+    """A short 'allowed: ...' hint for the field, for error messages."""
+    field = HarnessConfig.model_fields.get(key)
+    if field is None:
+        return "known keys: " + ", ".join(sorted(HarnessConfig.model_fields))
+    annotation = field.annotation
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "allowed: " + ", ".join(member.value for member in annotation)
+    literal_args = get_args(annotation)
+    if literal_args and all(isinstance(a, str) for a in literal_args):
+        return "allowed: " + ", ".join(literal_args)
+    if key in LIST_KEYS:
+        return "allowed: a list of strings (comma-separated in the environment)"
+    name = getattr(annotation, "__name__", str(annotation))
+    return f"expected: {name}"
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The ``[tool.harness]`` table of a pyproject.toml, or {} when absent."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc}); fix the file or remove [tool.harness]") from None
+    table = data.get("tool", {}).get("harness", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.harness] must be a table")
+    return {str(k).replace("-", "_"): v for k, v in table.items()}
+
+
+def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """``HARNESS_PROFILE=stress`` → ``{"profile": "stress"}``; lists are comma-separated."""
+    environ = dict(os.environ if environ is None else environ)
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _ENV_NOT_CONFIG:
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        out[key] = [p.strip() for p in value.split(",") if p.strip()] if key in LIST_KEYS else value
+    return out
+
+
+# HARNESS_* variables that are not configuration keys (internal plumbing between processes).
+_ENV_NOT_CONFIG = {"HARNESS_STATE_DIR", "HARNESS_RUN_ID", "HARNESS_TRIGGER"}
+
+
+def load_config(
+    cli: dict[str, Any] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    pyproject: Path | None = None,
+) -> HarnessConfig:
+    """Merge the layers in precedence order and validate; bad input raises ``UsageError``."""
+    pyproject = pyproject if pyproject is not None else Path.cwd() / "pyproject.toml"
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (f"{pyproject} [tool.harness]", read_pyproject(pyproject)),
+        ("environment", read_environment(environ)),
+        ("command line", {k: v for k, v in (cli or {}).items() if v is not None and v != [] and v != ()}),
+    ]
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, values in layers:
+        for key, value in values.items():
+            merged[key] = value
+            origin[key] = source
+    try:
+        return HarnessConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise UsageError(_describe(exc, origin)) from None
+
+
+def _describe(exc: ValidationError, origin: dict[str, str]) -> str:
+    first = exc.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else "?"
+    source = origin.get(key, "configuration")
+    if source == "environment":
+        source = f"environment variable {ENV_PREFIX}{key.upper()}"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key {key!r}; {_allowed_values('?')}"
+    path = ".".join(str(p) for p in first["loc"])
+    return f"{source}: {path}: {first['msg']} (got {first.get('input')!r}); {_allowed_values(key)}"

@@ -1,0 +1,99 @@
+"""``harness doctor``: what is present or missing on this machine, and what each gap disables."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    present: bool
+    detail: str
+    disables: str  # what does not work while this is missing
+    hint: str = ""
+
+
+PACKAGES = {
+    "pytest": "everything (suites are pytest packages)",
+    "locust": "the load suite and chaos background load",
+    "schemathesis": "the contract suite",
+    "chaostoolkit-lib": "the chaos suite",
+    "chaostoolkit-kubernetes": "chaos experiments on the kind platform",
+    "kubernetes": "the kind platform",
+    "testcontainers": "container-backed fixtures",
+    "httpx": "security probes and readiness checks",
+    "fastapi": "the reference system",
+    "hdrhistogram": "mergeable latency histograms",
+}
+
+BINARIES = [
+    ("postgres", ["postgres", "/usr/lib/postgresql/*/bin/postgres"], "--backend postgres", "apt-get install postgresql"),
+    ("initdb", ["initdb", "/usr/lib/postgresql/*/bin/initdb"], "--backend postgres", "apt-get install postgresql"),
+    ("redis-server", ["redis-server"], "--redis (rate limits/cache in Redis)", "apt-get install redis-server"),
+    ("chromium", ["chromium", "chromium-browser"], "the HTML report rendering test", "apt-get install chromium"),
+    ("wrk", ["wrk"], "load benchmarks against wrk", "apt-get install wrk"),
+    ("docker", ["docker"], "image builds for the kind platform", "apt-get install docker.io"),
+    ("kind", ["kind"], "--platform kind", "go install sigs.k8s.io/kind@latest"),
+    ("kubectl", ["kubectl"], "debugging the kind platform by hand", "apt-get install kubernetes-client"),
+]
+
+
+def find_binary(candidates: list[str]) -> str | None:
+    for candidate in candidates:
+        if "*" in candidate:
+            matches = sorted(glob.glob(candidate))
+            if matches:
+                return matches[-1]
+        elif found := shutil.which(candidate):
+            return found
+    return None
+
+
+def _free_port() -> tuple[bool, str]:
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return True, f"can bind 127.0.0.1 (e.g. port {sock.getsockname()[1]})"
+    except OSError as exc:
+        return False, f"cannot bind a loopback port: {exc}"
+
+
+def _cgroups() -> tuple[bool, str]:
+    root = Path("/sys/fs/cgroup")
+    if not (root / "cgroup.controllers").exists():
+        return False, "cgroup v2 not mounted at /sys/fs/cgroup"
+    try:
+        probe = root / "harness-doctor-probe"
+        probe.mkdir(exist_ok=True)
+        probe.rmdir()
+        return True, "cgroup v2 writable"
+    except OSError as exc:
+        return False, f"cgroup v2 not writable ({exc.strerror})"
+
+
+def diagnose() -> list[Finding]:
+    out = [
+        Finding(
+            "python", sys.version_info >= (3, 11), sys.version.split()[0], "everything", "use Python 3.11 or 3.12"
+        )
+    ]
+    for package, disables in PACKAGES.items():
+        try:
+            out.append(Finding(package, True, version(package), disables))
+        except PackageNotFoundError:
+            out.append(Finding(package, False, "not installed", disables, "pip install -e ."))
+    for name, candidates, disables, hint in BINARIES:
+        path = find_binary(candidates)
+        out.append(Finding(name, path is not None, path or "not found", disables, hint))
+    ok, detail = _free_port()
+    out.append(Finding("free ports", ok, detail, "every local platform component"))
+    ok, detail = _cgroups()
+    out.append(Finding("cgroups", ok, detail, "CPU/memory pressure faults on the local platform", "run as root on cgroup v2"))
+    return out

@@ -1,0 +1,323 @@
+"""The pytest plugin: options, fixtures that record checks, and the readiness report at the end.
+
+Registered through the ``pytest11`` entry point. A run's report is written only when some test
+used a harness fixture, so installing the harness never litters unrelated test sessions.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import HarnessConfig, load_config
+from harness.errors import HarnessError, UsageError
+from harness.model import Check, Evidence, Severity, Status
+from harness.platforms.base import Platform, Target
+from harness.policy import load_policy
+from harness.run_context import RunContext, relative_to_cwd
+from harness.safety import ensure_allowed
+
+CONFIG_KEY = pytest.StashKey[HarnessConfig]()
+CONTEXT_KEY = pytest.StashKey[RunContext]()
+INTERRUPTED_KEY = pytest.StashKey[str]()
+
+_OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("--platform", {"dest": "harness_platform", "help": "local (default), kind or external"}),
+    ("--target-url", {"dest": "harness_target_url", "help": "base URL of a running system (implies external)"}),
+    ("--profile", {"dest": "harness_profile", "help": "profile name for every suite (default smoke)"}),
+    ("--report-dir", {"dest": "harness_report_dir", "help": "folder for run reports (default reports/)"}),
+    ("--allow-host", {"dest": "harness_allow_hosts", "action": "append", "default": [],
+                      "help": "allow traffic to this non-loopback host (repeatable)"}),
+    ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
+    ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
+    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (severity threshold)"}),
+    ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
+    ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
+    ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "readiness harness")
+    for flag, kwargs in _OPTIONS:
+        group.addoption(flag, **kwargs)
+    group.addoption("--no-harness-report", action="store_true", dest="harness_no_report",
+                    help="do not write a readiness report for this session")
+
+
+def _cli_layer(config: pytest.Config) -> dict[str, Any]:
+    defects = config.getoption("harness_defects")
+    return {
+        "platform": config.getoption("harness_platform"),
+        "target_url": config.getoption("harness_target_url"),
+        "profile": config.getoption("harness_profile"),
+        "report_dir": config.getoption("harness_report_dir"),
+        "allow_hosts": config.getoption("harness_allow_hosts"),
+        "backend": config.getoption("harness_backend"),
+        "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
+        "policy": config.getoption("harness_policy"),
+        "seed": config.getoption("harness_seed"),
+        "load_workers": config.getoption("harness_load_workers"),
+        "identities_file": config.getoption("harness_identities_file"),
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "harness_suite(name): attribute the test's checks to this suite")
+    try:
+        harness_config = load_config(_cli_layer(config), pyproject=Path.cwd() / "pyproject.toml")
+        if harness_config.policy:
+            harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
+        if harness_config.target_url:  # refuse a disallowed target before any request is sent
+            ensure_allowed(harness_config.target_url, harness_config.allow_hosts)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CONFIG_KEY] = harness_config
+    _install_sigterm_handler()
+
+
+def _install_sigterm_handler() -> None:
+    """SIGTERM behaves like Ctrl-C: pytest unwinds, fixtures clean up, a partial report is written."""
+
+    def _raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+    try:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread (e.g. pytest run inside a worker thread)
+        pass
+
+
+# -- the run context and suite attribution ---------------------------------------------
+
+
+def _context(config: pytest.Config) -> RunContext:
+    if CONTEXT_KEY not in config.stash:
+        config.stash[CONTEXT_KEY] = RunContext(config.stash[CONFIG_KEY])
+    return config.stash[CONTEXT_KEY]
+
+
+def suite_name_for(item: pytest.Item) -> str:
+    """Which suite a test's checks belong to: marker, registered suite folder, or its folder."""
+    marker = item.get_closest_marker("harness_suite")
+    if marker and marker.args:
+        return str(marker.args[0])
+    path = Path(str(item.path)).resolve()
+    try:
+        from harness.plugins import registered_suites
+
+        for spec in registered_suites().values():
+            if spec.path.resolve() in path.parents:
+                return spec.name
+    except HarnessError:
+        pass
+    parts = path.parts
+    if "suites" in parts[:-1]:
+        return parts[parts.index("suites") + 1]
+    return _slug(path.parent.name)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "x"
+
+
+class CheckRecorder:
+    """What the ``record_check`` fixture returns: call it to record one check."""
+
+    def __init__(self, context: RunContext, item: pytest.Item) -> None:
+        self._context = context
+        self._item = item
+        self.suite = suite_name_for(item)
+        self._started = time.monotonic()
+
+    def __call__(
+        self,
+        *,
+        id: str,
+        title: str,
+        status: Status | str,
+        severity: Severity | str = Severity.MEDIUM,
+        category: str = "general",
+        message: str = "",
+        evidence: Evidence | None = None,
+        claims: list[str] | None = None,
+        owasp: list[str] | None = None,
+        cwe: list[str] | None = None,
+        duration_s: float | None = None,
+    ) -> Check:
+        check = Check(
+            id=id,
+            suite=self.suite,
+            category=category,
+            title=title,
+            severity=Severity(severity),
+            status=Status(status),
+            message=message,
+            evidence=evidence or Evidence(),
+            claims=claims or [],
+            owasp=owasp or [],
+            cwe=cwe or [],
+            duration_s=duration_s if duration_s is not None else time.monotonic() - self._started,
+            test_nodeid=self._item.nodeid,
+        )
+        from harness.plugins import plugin_manager
+
+        for changed in plugin_manager().hook.harness_modify_check(check=check, config=self._context.config):
+            if changed is not None:
+                check = changed
+        self._started = time.monotonic()
+        return self._context.record(check, self._item.nodeid)
+
+    @property
+    def recorded(self) -> list[Check]:
+        return list(self._context.checks_by_test.get(self._item.nodeid, []))
+
+
+# -- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
+    """The merged, validated configuration of this run."""
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def harness_run(pytestconfig: pytest.Config) -> RunContext:
+    """The run being recorded: ``.run_dir``, ``.suite(name)``, ``.add_fault(...)``, ``.config``."""
+    return _context(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def harness_platform(harness_config: HarnessConfig, harness_run: RunContext) -> Iterator[Platform]:
+    """The started platform (local refsys by default); stopped at the end of the session."""
+    from harness.platforms import make_platform
+
+    try:
+        platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs")
+        target = platform.__enter__()
+    except HarnessError as exc:
+        harness_run.result.error = f"platform failed to start: {exc}"
+        pytest.exit(harness_run.result.error, returncode=int(exc.exit_code))
+    harness_run.set_target(target.base_url, target.openapi_url)
+    harness_run.add_environment(platform.environment())
+    platform.target = target  # type: ignore[attr-defined]
+    try:
+        yield platform
+    finally:
+        platform.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def harness_target(harness_platform: Platform, harness_config: HarnessConfig) -> Target:
+    """How suites reach the system under test (base URL, OpenAPI URL, identities)."""
+    target: Target = harness_platform.target  # type: ignore[attr-defined]
+    ensure_allowed(target.base_url, harness_config.allow_hosts)
+    return target
+
+
+@pytest.fixture
+def record_check(request: pytest.FixtureRequest, harness_run: RunContext) -> CheckRecorder:
+    """Record a ``Check``; the test fails if any check it recorded failed or errored."""
+    return CheckRecorder(harness_run, request.node)
+
+
+# -- a test's outcome mirrors its checks -----------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    config = item.config
+    if CONTEXT_KEY not in config.stash:
+        return
+    context = config.stash[CONTEXT_KEY]
+    recorded = context.checks_by_test.get(item.nodeid, [])
+    if report.when == "call":
+        failing = [c for c in recorded if c.is_failure]
+        if report.passed and failing:
+            report.outcome = "failed"
+            report.longrepr = "\n".join(
+                f"{c.status.value.upper()} {c.id} ({c.severity.value}): {c.message or c.title}" for c in failing
+            )
+        elif report.passed and recorded and all(c.status in (Status.SKIPPED, Status.NOT_APPLICABLE) for c in recorded):
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, recorded[0].message or "not applicable")
+    if report.failed and not recorded and _is_suite_test(item):
+        _record_crash(context, item, report)
+
+
+def _is_suite_test(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "fixturenames", [])
+    return "record_check" in fixtures or "harness_target" in fixtures
+
+
+def _record_crash(context: RunContext, item: pytest.Item, report: pytest.TestReport) -> None:
+    """A suite test that crashed without recording anything still shows up in the report."""
+    suite = suite_name_for(item)
+    is_assert = report.when == "call" and "AssertionError" in str(report.longrepr)
+    text = str(report.longrepr).strip().splitlines()
+    context.record(
+        Check(
+            id=f"{_slug(suite)}.{report.when}.{_slug(item.name)}",
+            suite=suite,
+            category="harness",
+            title=f"{item.name} ({report.when})",
+            severity=Severity.HIGH,
+            status=Status.FAIL if is_assert else Status.ERROR,
+            message=(text[-1] if text else "failed")[:500],
+            test_nodeid=item.nodeid,
+        ),
+        item.nodeid,
+    )
+
+
+# -- the report at session end ---------------------------------------------------------
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    pass  # the session's exit status (2) tells pytest_sessionfinish that it was interrupted
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if CONTEXT_KEY not in config.stash or config.getoption("harness_no_report"):
+        return
+    context = config.stash[CONTEXT_KEY]
+    aborted = None
+    if int(exitstatus) == int(pytest.ExitCode.INTERRUPTED):
+        aborted = "interrupted (SIGINT/SIGTERM) before the run finished; this report is partial"
+    from harness.plugins import plugin_manager
+
+    extra = [r for batch in plugin_manager().hook.harness_make_reporters(config=context.config) for r in batch or []]
+    judgement = context.finish(aborted_reason=aborted, extra_reporters=extra)
+    config.stash[INTERRUPTED_KEY] = aborted or ""
+    # a usage error or internal error raised by pytest.exit keeps its own code
+    keep = int(exitstatus) in (int(pytest.ExitCode.USAGE_ERROR), int(pytest.ExitCode.INTERNAL_ERROR))
+    session.exitstatus = int(exitstatus) if keep and not aborted else int(judgement.exit_code)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if CONTEXT_KEY not in config.stash or config.getoption("harness_no_report"):
+        return
+    context = config.stash[CONTEXT_KEY]
+    run = context.result
+    terminalreporter.section("readiness")
+    terminalreporter.write_line(
+        f"verdict: {run.verdict.value} (exit {run.exit_code}) · report: {relative_to_cwd(context.run_dir)}/readiness.html"
+    )
+
+
+def reraise_usage(exc: Exception) -> None:
+    """Helper for suites: turn a ``UsageError`` into pytest's usage error (exit 4)."""
+    if isinstance(exc, UsageError):
+        raise pytest.UsageError(str(exc)) from None
+    raise exc

@@ -1,0 +1,76 @@
+"""Self-contained HTML report (jinja2 template, inline CSS and SVG, no external URLs)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from harness.model import Check, RunResult, Status, SuiteResult
+from harness.report.svg import Band, line_chart
+
+STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _sorted_checks(suite: SuiteResult) -> list[Check]:
+    return sorted(suite.checks, key=lambda c: (STATUS_ORDER.index(c.status), -c.severity.rank, c.id))
+
+
+def _charts(run: RunResult) -> list[Markup]:
+    """Latency and throughput over time for every suite with a time series; faults shaded."""
+    bands = []
+    if run.timeline:
+        for fault in run.timeline:
+            start = (fault.started_at - run.started_at).total_seconds()
+            end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
+            bands.append(Band(start, end, f"{fault.fault} → {fault.target}"))
+    charts: list[Markup] = []
+    for suite in run.suites:
+        rows = [row for row in suite.timeseries if row.label == "all"]
+        if not rows:
+            continue
+        offset = (suite.started_at - run.started_at).total_seconds()
+        latency = {
+            name: [(offset + r.t, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
+            for name, attr in (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"))
+        }
+        charts.append(Markup(line_chart(latency, title=f"{suite.name}: latency", y_label="ms", bands=bands)))
+        throughput = {
+            "achieved req/s": [(offset + r.t, r.rate) for r in rows],
+            "errors/s": [(offset + r.t, float(r.errors)) for r in rows],
+            "dropped/s": [(offset + r.t, float(r.dropped)) for r in rows],
+        }
+        charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands)))
+    return charts
+
+
+def render_html(run: RunResult) -> str:
+    from harness.verdict import judge
+
+    totals: dict[str, int] = {status.value: 0 for status in Status}
+    for suite in run.suites:
+        for key, value in suite.counts().items():
+            totals[key] += value
+    context: dict[str, Any] = {
+        "run": run,
+        "reasons": judge(run, run.severity_threshold).reasons,
+        "totals": totals,
+        "suites": [(suite, _sorted_checks(suite)) for suite in run.suites],
+        "findings": sorted(run.all_findings(), key=lambda f: (-f.severity.rank, f.check_id)),
+        "charts": _charts(run),
+        "duration": (run.finished_at - run.started_at).total_seconds() if run.finished_at else None,
+    }
+    return _environment().get_template("readiness.html.j2").render(**context)

@@ -1,0 +1,94 @@
+"""Inline SVG line charts for the self-contained HTML report.
+
+Hand-written on purpose: the report must be one file with no external URLs or scripts, and
+the charting libraries that emit static SVG pull in far more than a few polylines need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+PALETTE = ["#2563eb", "#d97706", "#dc2626", "#059669", "#7c3aed", "#0891b2"]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded interval on the x axis (e.g. a chaos fault injection)."""
+
+    start: float
+    end: float
+    label: str
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def line_chart(
+    series: dict[str, list[tuple[float, float]]],
+    *,
+    title: str,
+    y_label: str,
+    bands: list[Band] | None = None,
+    width: int = 760,
+    height: int = 240,
+) -> str:
+    """An SVG line chart; x is seconds since start. Empty series give an empty string."""
+    points = [p for values in series.values() for p in values]
+    if not points:
+        return ""
+    left, right, top, bottom = 56, 16, 28, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    x_max = max(max(p[0] for p in points), max((b.end for b in bands or []), default=0), 1.0)
+    y_max = _nice_max(max(p[1] for p in points))
+
+    def sx(x: float) -> float:
+        return left + plot_w * x / x_max
+
+    def sy(y: float) -> float:
+        return top + plot_h * (1 - y / y_max)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" class="chart">',
+        f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
+    ]
+    for band in bands or []:
+        x0, x1 = sx(max(band.start, 0)), sx(min(band.end, x_max))
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" height="{plot_h}" class="band">'
+            f"<title>{escape(band.label)}</title></rect>"
+        )
+        parts.append(f'<text x="{x0 + 3:.1f}" y="{top + 12}" class="band-label">{escape(band.label)}</text>')
+    for i in range(5):  # horizontal grid + y ticks
+        value = y_max * i / 4
+        y = sy(value)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{value:g}</text>')
+    for i in range(6):  # x ticks
+        value = x_max * i / 5
+        parts.append(
+            f'<text x="{sx(value):.1f}" y="{height - 18}" class="tick" text-anchor="middle">{value:.0f}s</text>'
+        )
+    parts.append(
+        f'<text x="12" y="{top + plot_h / 2:.0f}" class="axis" transform="rotate(-90 12 {top + plot_h / 2:.0f})" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+    )
+    legend_x = left
+    for index, (name, values) in enumerate(series.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        if values:
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in sorted(values))
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
+        parts.append(f'<rect x="{legend_x}" y="{height - 10}" width="10" height="3" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 14}" y="{height - 6}" class="tick">{escape(name)}</text>')
+        legend_x += 14 + 7 * len(name) + 18
+    parts.append("</svg>")
+    return "".join(parts)

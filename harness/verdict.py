@@ -1,0 +1,62 @@
+"""From checks to one verdict and its exit code (shared by the pytest plugin and the gate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.exitcodes import ExitCode
+from harness.model import Check, RunResult, Severity, Status, Verdict
+
+RAN_STATUSES = {Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED}
+
+VERDICT_EXIT = {
+    Verdict.READY: ExitCode.READY,
+    Verdict.NOT_READY: ExitCode.NOT_READY,
+    Verdict.ABORTED: ExitCode.ABORTED,
+    Verdict.ERROR: ExitCode.INTERNAL_ERROR,
+    Verdict.NOTHING_RAN: ExitCode.NOTHING_RAN,
+    Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+}
+
+
+@dataclass
+class Judgement:
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)
+    blocking: list[Check] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return VERDICT_EXIT[self.verdict]
+
+
+def judge(run: RunResult, threshold: Severity) -> Judgement:
+    """Aborted > harness error > nothing ran > blocking failure > inconclusive > ready.
+
+    A blocking failure outranks an inconclusive suite: one proven defect is enough to say
+    "not ready", whatever another suite could not decide.
+    """
+    if run.aborted_reason:
+        return Judgement(Verdict.ABORTED, [run.aborted_reason])
+    if run.error:
+        return Judgement(Verdict.ERROR, [run.error])
+    checks = run.all_checks()
+    if not any(check.status in RAN_STATUSES for check in checks):
+        return Judgement(Verdict.NOTHING_RAN, ["no check ran (all skipped, not applicable, or none recorded)"])
+    blocking = [c for c in checks if c.is_failure and c.severity >= threshold]
+    if blocking:
+        reasons = [f"{c.id} {c.status.value} ({c.severity.value}): {c.message or c.title}" for c in blocking]
+        return Judgement(Verdict.NOT_READY, reasons, blocking)
+    inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
+    if inconclusive:
+        return Judgement(Verdict.INCONCLUSIVE, inconclusive)
+    return Judgement(Verdict.READY, [f"every check of severity >= {threshold.value} passed"])
+
+
+def apply_verdict(run: RunResult, threshold: Severity) -> Judgement:
+    """Judge and store the verdict and exit code on the run."""
+    judgement = judge(run, threshold)
+    run.verdict = judgement.verdict
+    run.exit_code = int(judgement.exit_code)
+    run.severity_threshold = threshold
+    return judgement
