@@ -12,6 +12,7 @@ import typer
 from typer.exceptions import TyperException
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.config import load_config
@@ -77,9 +78,14 @@ def run(
     args += [item for host in allow_host or [] for item in ("--allow-host", host)]
     args += pytest_arg or []
     os.environ.setdefault("HARNESS_TRIGGER", "cli")
+    raise typer.Exit(_launch_pytest(args))
+
+
+def _launch_pytest(args: list[str]) -> int:
+    """pytest in this process: the plugin turns the run's verdict into pytest's exit status."""
     import pytest
 
-    raise typer.Exit(int(pytest.main(args)))
+    return int(pytest.main(args))
 
 
 def _load_report(path: Path) -> tuple[RunResult, Path]:
@@ -207,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "harness"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        err_console.print(f"[red]error:[/] {message} (see '{command} --help')")
+        err_console.print(f"[red]error:[/] {escape(message)} (see '{command} --help')")
         return int(ExitCode.USAGE_ERROR)
     except HarnessError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

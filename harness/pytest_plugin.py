@@ -251,7 +251,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, recorded[0].message or "not applicable")
     if report.failed and not recorded and _is_suite_test(item):
-        _record_crash(context, item, report)
+        _record_crash(context, item, report, call)
 
 
 def _is_suite_test(item: pytest.Item) -> bool:
@@ -259,11 +259,11 @@ def _is_suite_test(item: pytest.Item) -> bool:
     return "record_check" in fixtures or "harness_target" in fixtures
 
 
-def _record_crash(context: RunContext, item: pytest.Item, report: pytest.TestReport) -> None:
+def _record_crash(context: RunContext, item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
     """A suite test that crashed without recording anything still shows up in the report."""
     suite = suite_name_for(item)
-    is_assert = report.when == "call" and "AssertionError" in str(report.longrepr)
-    text = str(report.longrepr).strip().splitlines()
+    is_assert = report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+    text = [call.excinfo.exconly()] if call.excinfo is not None else str(report.longrepr).strip().splitlines()
     context.record(
         Check(
             id=f"{_slug(suite)}.{report.when}.{_slug(item.name)}",

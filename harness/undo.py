@@ -1,0 +1,165 @@
+"""The undo log: every fault is written down (fsync) before it is applied, and undone after.
+
+A run that is killed mid-experiment must not leave a paused process, a degraded link, a cgroup
+limit or an orphan process behind. Each fault appends an ``apply`` line to
+``<state_dir>/undo.jsonl`` before it happens (a started process right after fork, since its pid
+does not exist earlier) and a ``done`` line once it is rolled back. ``undo_pending(state_dir)``
+rolls back whatever has no ``done`` line, newest first; every platform start calls it.
+
+Kinds and how they are undone:
+
+* ``proxy_fault``  {control_url, link}         DELETE the link's faults on the edge control API
+                                               (an edge that is gone took its faults with it)
+* ``sigstop``      {pid, create_time}          SIGCONT the process group, if it is still ours
+* ``cgroup``       {dirs, parents}             move processes back, delete the cgroups
+* ``process``      {pid, create_time, name}    terminate the process group, if it is still ours
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, Field
+
+log = logging.getLogger(__name__)
+
+UNDO_FILE = "undo.jsonl"
+Kind = Literal["process", "sigstop", "cgroup", "proxy_fault"]
+
+
+class UndoEntry(BaseModel):
+    id: str
+    kind: Kind
+    description: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: float
+
+
+class UndoLog:
+    """Append-only JSON lines; each line is ``{"op": "apply"|"update"|"done", ...}``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / UNDO_FILE
+
+    def _append(self, line: dict[str, Any]) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(json.dumps(line, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def record(self, kind: Kind, description: str, **data: Any) -> str:
+        """Write down a fault about to be applied; returns its id (for ``update``/``done``)."""
+        entry = UndoEntry(id=uuid.uuid4().hex[:12], kind=kind, description=description, data=data, at=time.time())
+        self._append({"op": "apply", **entry.model_dump()})
+        return entry.id
+
+    def update(self, entry_id: str, **data: Any) -> None:
+        """Add facts learned after applying (e.g. a new process's pid and start time)."""
+        self._append({"op": "update", "id": entry_id, "data": data})
+
+    def done(self, entry_id: str) -> None:
+        self._append({"op": "done", "id": entry_id})
+
+    def pending(self) -> list[UndoEntry]:
+        """Applied and not yet undone, oldest first."""
+        if not self.path.exists():
+            return []
+        entries: dict[str, UndoEntry] = {}
+        for raw in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(raw)
+            except json.JSONDecodeError:
+                continue  # a torn last line from a crash: the fault it describes was never applied
+            op = line.pop("op", None)
+            if op == "apply":
+                entries[line["id"]] = UndoEntry.model_validate(line)
+            elif op == "update" and line["id"] in entries:
+                entries[line["id"]].data.update(line["data"])
+            elif op == "done":
+                entries.pop(line["id"], None)
+        return list(entries.values())
+
+    def compact(self) -> None:
+        """Rewrite the log with only the pending entries (drops history of finished faults)."""
+        if not self.path.exists():
+            return
+        pending = self.pending()
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for entry in pending:
+                fh.write(json.dumps({"op": "apply", **entry.model_dump()}, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+
+def _undo_proxy_fault(data: dict[str, Any]) -> None:
+    url = f"{data['control_url']}/links/{data['link']}/faults"
+    try:
+        httpx.delete(url, timeout=2.0).raise_for_status()
+    except httpx.ConnectError:
+        pass  # the edge process is gone, and its faults with it
+
+
+def _undo_sigstop(data: dict[str, Any]) -> None:
+    from harness.platforms.local.procs import signal_group
+
+    signal_group(data["pid"], data["create_time"], signal.SIGCONT)
+
+
+def _undo_cgroup(data: dict[str, Any]) -> None:
+    from harness.cgroups import CgroupLimit, remove_limit
+
+    remove_limit(CgroupLimit(dirs=tuple(data["dirs"]), parents=tuple(data["parents"])))
+
+
+def _undo_process(data: dict[str, Any]) -> None:
+    from harness.platforms.local.procs import terminate_group
+
+    if "pid" in data:  # no pid: the fork never happened
+        terminate_group(data["pid"], data["create_time"], timeout_s=3.0)
+
+
+UNDOERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "proxy_fault": _undo_proxy_fault,
+    "sigstop": _undo_sigstop,
+    "cgroup": _undo_cgroup,
+    "process": _undo_process,
+}
+
+
+def undo_pending(state_dir: Path) -> list[str]:
+    """Roll back everything a previous (killed) run left applied; returns what was undone.
+
+    Faults are undone before processes (newest first), so a paused process is resumed and its
+    link cleared before it is terminated. A rollback that fails stays pending for the next call
+    and is reported as ``"FAILED ..."``.
+    """
+    undo_log = UndoLog(state_dir)
+    pending = undo_log.pending()
+    order = {"proxy_fault": 0, "sigstop": 1, "cgroup": 2, "process": 3}
+    done: list[str] = []
+    for entry in sorted(reversed(pending), key=lambda e: order[e.kind]):
+        try:
+            UNDOERS[entry.kind](entry.data)
+        except Exception as exc:  # keep going: one stuck fault must not block the rest
+            log.warning("undo of %s failed: %s", entry.description, exc)
+            done.append(f"FAILED {entry.kind}: {entry.description}: {exc}")
+            continue
+        undo_log.done(entry.id)
+        done.append(f"{entry.kind}: {entry.description}")
+    undo_log.compact()
+    return done
