@@ -14,7 +14,6 @@ process and the next start can clean up after a killed run.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import secrets
@@ -169,21 +168,23 @@ class LocalPlatform(Platform):
                                                               listen_port=ports["lb"]),
                                         ready_file=self.state_dir / "lb.ready.json"))
         self._wait(["edge", "lb", *backing], deadline)
-        self._read_edge_ready("edge")
-        self._read_edge_ready("lb")
+        self._read_edge_ready("edge", deadline)
+        self._read_edge_ready("lb", deadline)
         if self.backend == "postgres":
             self._create_database(ports["postgres"])
 
         # 2. gateways, through the links
         lb_url = f"http://127.0.0.1:{ports['lb']}"
         edge_links = self._edges["edge"].links
-        db_url = (f"postgresql://refsys@127.0.0.1:{edge_links['{gw}->postgres'.format(gw='gateway-1')]}/refsys"
-                  if self.backend == "postgres" else f"sqlite:///{data_dir / 'refsys.db'}")
+
+        def db_url(gateway: str) -> str:
+            if self.backend == "postgres":
+                return f"postgresql://refsys@127.0.0.1:{edge_links[f'{gateway}->postgres']}/refsys"
+            return f"sqlite:///{data_dir / 'refsys.db'}"
+
         for gw in self._gateway_names:
             env = self._refsys_env(
-                PORT=str(ports[gw]), REFSYS_INSTANCE=gw,
-                REFSYS_DB_URL=db_url.replace(str(edge_links["gateway-1->postgres"]), str(edge_links[f"{gw}->postgres"]))
-                if self.backend == "postgres" else db_url,
+                PORT=str(ports[gw]), REFSYS_INSTANCE=gw, REFSYS_DB_URL=db_url(gw),
                 REFSYS_INFERENCE_GPU_URL=f"http://127.0.0.1:{edge_links[f'{gw}->inference-gpu']}",
                 REFSYS_INFERENCE_CPU_URL=f"http://127.0.0.1:{edge_links[f'{gw}->inference-cpu']}",
                 REFSYS_JWT_SECRET=self._jwt_secret(), REFSYS_PUBLIC_URL=lb_url)
@@ -226,9 +227,14 @@ class LocalPlatform(Platform):
         self._spawn(ComponentSpec(name=name, argv=[*python_module("harness.platforms.local.edge"), str(spec_path)],
                                   port=spec.control_port, ready_path="/healthz"))
 
-    def _read_edge_ready(self, name: str) -> None:
+    def _read_edge_ready(self, name: str, deadline: float) -> None:
         spec_path = self.state_dir / f"{name}.spec.json"
         spec = EdgeSpec.model_validate_json(spec_path.read_text())
+        while not spec.ready_file.exists():  # written right after the control API answers
+            if time.monotonic() > deadline:
+                raise PlatformError(f"{name} did not report its ports; last lines of its log:\n"
+                                    f"{log_tail(self.log_dir / f'{name}.log')}")
+            time.sleep(0.05)
         ready = EdgeReady.model_validate_json(spec.ready_file.read_text())
         # pin the ports the edge picked, so a restart of the edge binds the very same ones
         for link in spec.links:
@@ -442,7 +448,3 @@ class LocalPlatform(Platform):
         if getattr(self, "_gpus_changed", False):
             self.set_gpu_count(DEFAULT_GPUS)
         self._save_state()
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())

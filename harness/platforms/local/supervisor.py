@@ -128,7 +128,7 @@ class Supervisor:
             try:
                 popen = subprocess.Popen(spec.argv, env=env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
                                          stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                         user=spec.user)
+                                         user=spec.user, group=_primary_group(spec.user))
             except OSError as exc:
                 self.undo.done(undo_id)
                 raise PlatformError(f"cannot start {spec.name} ({spec.argv[0]}): {exc}") from None
@@ -286,6 +286,14 @@ class Supervisor:
             if undo_id:
                 self.undo.done(undo_id)
         state.paused_undo_id = state.limit_undo_id = None
+
+
+def _primary_group(user: str | None) -> int | None:
+    if user is None:
+        return None
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
 
 
 def python_module(module: str) -> list[str]:
