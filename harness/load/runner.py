@@ -83,10 +83,7 @@ class LoadRun:
     def start(self) -> LoadRun:
         """Spawn the workers, wait until all are ready, then give them a common start time."""
         ensure_allowed(self.target.base_url, self.allow_hosts)
-        missing = sorted(self.profile.identity_names() - set(self.target.identities))
-        if missing:
-            raise UsageError(f"load profile {self.profile.name!r} uses identities {missing} the target does not "
-                             f"have (target has: {sorted(self.target.identities) or 'none'})")
+        self.profile = resolve_identities(self.profile, self.target)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.out_dir.glob("worker-*"):
             stale.unlink()
@@ -312,6 +309,33 @@ class LoadRun:
         path = log_file(self.out_dir, index)
         text = path.read_text(errors="replace") if path.exists() else ""
         return " | ".join(text.strip().splitlines()[-lines:]) or f"(empty log {path})"
+
+
+def resolve_identities(profile: LoadProfile, target: Target) -> LoadProfile:
+    """Replace selectors (``role:user``, ``tenant:acme``) by the target's identity names.
+
+    Profiles stay portable across targets that name their identities differently.
+    """
+
+    def expand(ref: str) -> list[str]:
+        if ":" not in ref:
+            if ref not in target.identities:
+                raise UsageError(f"load profile {profile.name!r} uses identity {ref!r}; the target has "
+                                 f"{sorted(target.identities) or 'none'} (or use role:<role> / tenant:<tenant>)")
+            return [ref]
+        key, _, value = ref.partition(":")
+        if key not in ("role", "tenant"):
+            raise UsageError(f"load profile {profile.name!r}: identity selector {ref!r} must be role:<r> or tenant:<t>")
+        found = sorted(name for name, i in target.identities.items() if getattr(i, key) == value)
+        if not found:
+            raise UsageError(f"load profile {profile.name!r}: no target identity matches {ref!r} "
+                             f"(target has: {sorted(target.identities) or 'none'})")
+        return found
+
+    def resolved(ops: list) -> list:  # type: ignore[type-arg]
+        return [op.model_copy(update={"identities": [n for ref in op.identities for n in expand(ref)]}) for op in ops]
+
+    return profile.model_copy(update={"operations": resolved(profile.operations), "setup": resolved(profile.setup)})
 
 
 def _process(pid: int) -> psutil.Process | None:
