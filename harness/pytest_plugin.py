@@ -99,7 +99,12 @@ def _install_sigterm_handler() -> None:
 
 def _context(config: pytest.Config) -> RunContext:
     if CONTEXT_KEY not in config.stash:
-        config.stash[CONTEXT_KEY] = RunContext(config.stash[CONFIG_KEY])
+        from harness.plugins import plugin_manager
+
+        context = RunContext(config.stash[CONFIG_KEY])
+        for facts in plugin_manager().hook.harness_environment_info(config=context.config):
+            context.add_environment(facts or {})
+        config.stash[CONTEXT_KEY] = context
     return config.stash[CONTEXT_KEY]
 
 

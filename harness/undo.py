@@ -106,34 +106,39 @@ class UndoLog:
         os.replace(tmp, self.path)
 
 
-def _undo_proxy_fault(data: dict[str, Any]) -> None:
+def _undo_proxy_fault(data: dict[str, Any]) -> bool:
     url = f"{data['control_url']}/links/{data['link']}/faults"
     try:
         httpx.delete(url, timeout=2.0).raise_for_status()
+        return True
     except httpx.ConnectError:
-        pass  # the edge process is gone, and its faults with it
+        return False  # the edge process is gone, and its faults with it
 
 
-def _undo_sigstop(data: dict[str, Any]) -> None:
+def _undo_sigstop(data: dict[str, Any]) -> bool:
     from harness.platforms.local.procs import signal_group
 
-    signal_group(data["pid"], data["create_time"], signal.SIGCONT)
+    return signal_group(data["pid"], data["create_time"], signal.SIGCONT)
 
 
-def _undo_cgroup(data: dict[str, Any]) -> None:
+def _undo_cgroup(data: dict[str, Any]) -> bool:
     from harness.cgroups import CgroupLimit, remove_limit
 
+    existed = any(Path(d).exists() for d in data["dirs"])
     remove_limit(CgroupLimit(dirs=tuple(data["dirs"]), parents=tuple(data["parents"])))
+    return existed
 
 
-def _undo_process(data: dict[str, Any]) -> None:
+def _undo_process(data: dict[str, Any]) -> bool:
     from harness.platforms.local.procs import terminate_group
 
-    if "pid" in data:  # no pid: the fork never happened
-        terminate_group(data["pid"], data["create_time"], timeout_s=3.0)
+    if "pid" not in data:  # no pid: the fork never happened
+        return False
+    return terminate_group(data["pid"], data["create_time"], timeout_s=3.0)
 
 
-UNDOERS: dict[str, Callable[[dict[str, Any]], None]] = {
+# each returns True when it changed something (False: already gone, nothing to undo)
+UNDOERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "proxy_fault": _undo_proxy_fault,
     "sigstop": _undo_sigstop,
     "cgroup": _undo_cgroup,
@@ -142,7 +147,7 @@ UNDOERS: dict[str, Callable[[dict[str, Any]], None]] = {
 
 
 def undo_pending(state_dir: Path) -> list[str]:
-    """Roll back everything a previous (killed) run left applied; returns what was undone.
+    """Roll back everything a previous (killed) run left applied; returns what was actually undone.
 
     Faults are undone before processes (newest first), so a paused process is resumed and its
     link cleared before it is terminated. A rollback that fails stays pending for the next call
@@ -154,12 +159,13 @@ def undo_pending(state_dir: Path) -> list[str]:
     done: list[str] = []
     for entry in sorted(reversed(pending), key=lambda e: order[e.kind]):
         try:
-            UNDOERS[entry.kind](entry.data)
+            acted = UNDOERS[entry.kind](entry.data)
         except Exception as exc:  # keep going: one stuck fault must not block the rest
             log.warning("undo of %s failed: %s", entry.description, exc)
             done.append(f"FAILED {entry.kind}: {entry.description}: {exc}")
             continue
         undo_log.done(entry.id)
-        done.append(f"{entry.kind}: {entry.description}")
+        if acted:
+            done.append(f"{entry.kind}: {entry.description}")
     undo_log.compact()
     return done

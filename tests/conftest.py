@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUITE = REPO / "tests" / "example_suite" / "example_checks.py"
 

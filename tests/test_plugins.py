@@ -64,3 +64,57 @@ def test_broken_entry_point_is_skipped_with_a_warning(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)
     assert result.returncode == 0
     assert "broken" in result.stderr and "skipped" in result.stderr
+
+
+class WaiveNosniffAndWriteSummary:
+    """A third-party plugin using three hooks: environment info, check modification, an extra reporter."""
+
+    from harness.hookspecs import hookimpl
+
+    @hookimpl
+    def harness_environment_info(self, config):
+        return {"change_ticket": "CHG-42"}
+
+    @hookimpl
+    def harness_modify_check(self, check, config):
+        if check.id == "example.headers.nosniff" and check.status == Status.FAIL:
+            return check.model_copy(update={"status": Status.WAIVED, "message": "waived until CHG-42"})
+        return None
+
+    @hookimpl
+    def harness_make_reporters(self, config):
+        class Summary:
+            name = "summary"
+
+            def write(self, run, folder):
+                path = folder / "summary.txt"
+                path.write_text(f"{run.verdict.value} {len(run.all_checks())}\n")
+                return path
+
+        return [Summary()]
+
+
+def test_hooks_change_checks_environment_and_reporters(pytester, example_server, tmp_path):
+    import signal
+
+    from harness.plugins import plugin_manager
+    from tests.conftest import EXAMPLE_SUITE
+
+    plugin = WaiveNosniffAndWriteSummary()
+    plugin_manager().register(plugin)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        result = pytester.runpytest_inprocess(
+            str(EXAMPLE_SUITE), "--target-url", example_server("--no-nosniff"),
+            "--report-dir", str(tmp_path / "reports"), "-p", "no:cacheprovider",
+        )
+    finally:
+        plugin_manager().unregister(plugin)
+        signal.signal(signal.SIGTERM, previous)
+    assert result.ret == ExitCode.READY  # the only failure was waived
+    latest = tmp_path / "reports" / "latest"
+    run = RunResult.model_validate_json((latest / "readiness.json").read_text())
+    nosniff = [c for c in run.all_checks() if c.id == "example.headers.nosniff"][0]
+    assert nosniff.status == Status.WAIVED and "CHG-42" in nosniff.message
+    assert run.environment.extra["change_ticket"] == "CHG-42"
+    assert (latest / "summary.txt").read_text() == "ready 4\n"

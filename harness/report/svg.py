@@ -31,6 +31,13 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def _nice_step(raw: float) -> float:
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
+        if raw <= step:
+            return float(step)
+    return 3600.0 * max(1, round(raw / 3600))
+
+
 def line_chart(
     series: dict[str, list[tuple[float, float]]],
     *,
@@ -72,11 +79,13 @@ def line_chart(
         y = sy(value)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{value:g}</text>')
-    for i in range(6):  # x ticks
-        value = x_max * i / 5
+    step = _nice_step(x_max / 6)
+    tick = 0.0
+    while tick <= x_max + 1e-9:  # x ticks on round seconds
         parts.append(
-            f'<text x="{sx(value):.1f}" y="{height - 18}" class="tick" text-anchor="middle">{value:.0f}s</text>'
+            f'<text x="{sx(tick):.1f}" y="{height - 18}" class="tick" text-anchor="middle">{tick:g}s</text>'
         )
+        tick += step
     parts.append(
         f'<text x="12" y="{top + plot_h / 2:.0f}" class="axis" transform="rotate(-90 12 {top + plot_h / 2:.0f})" '
         f'text-anchor="middle">{escape(y_label)}</text>'

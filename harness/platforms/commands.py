@@ -1,0 +1,124 @@
+"""``harness up`` / ``status`` / ``down``: run the reference system on this machine between commands.
+
+``up`` starts the local platform, prints where everything is, and returns leaving it running
+(detached); ``status`` and ``down`` find it again through the state directory
+(``--state-dir``, ``$HARNESS_STATE_DIR`` or ``./.harness``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import UsageError
+
+console = Console()
+
+StateDirOption = Annotated[Optional[Path], typer.Option("--state-dir", help="where the platform's state lives "
+                                                        "(default $HARNESS_STATE_DIR or ./.harness)")]
+
+
+def _state_dir(value: Path | None) -> Path:
+    from harness.platforms.local.state import default_state_dir
+
+    return value.absolute() if value else default_state_dir()
+
+
+def up(
+    platform: Annotated[str, typer.Option(help="only 'local' can be started by this command")] = "local",
+    backend: Annotated[str, typer.Option(help="sqlite or postgres")] = "sqlite",
+    redis: Annotated[bool, typer.Option("--redis/--no-redis", help="start Redis for rate limits and cache")] = False,
+    defects: Annotated[str, typer.Option(help="comma-separated defect switches, e.g. bola,weak_csp")] = "",
+    replicas: Annotated[int, typer.Option(help="gateway replicas behind the load balancer")] = 2,
+    state_dir: StateDirOption = None,
+    log_dir: Annotated[Optional[Path], typer.Option(help="component logs (default <state-dir>/logs)")] = None,
+    startup_timeout: Annotated[float, typer.Option(help="seconds to wait for readiness")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the target as JSON instead of tables")] = False,
+) -> None:
+    """Start the reference system locally and leave it running (stop it with `harness down`)."""
+    from harness.platforms.local.platform import LocalPlatform
+
+    if platform != "local":
+        raise UsageError(f"--platform {platform!r}: `harness up` starts only the local platform; "
+                         "for kind use its own setup, for an external system pass --target-url to `harness run`")
+    names = [d.strip() for d in defects.split(",") if d.strip()]
+    local = LocalPlatform(backend=backend, redis=redis, defects=names, replicas=replicas,
+                          state_dir=_state_dir(state_dir), log_dir=log_dir, startup_timeout_s=startup_timeout)
+    target = local.start()
+    local.detach()
+    if as_json:
+        print(json.dumps({"target": target.model_dump(), "links": local.links(), "status": local.status()}, indent=2))
+        return
+    components = Table(title=f"local platform up in {target.extra['startup_s']} s "
+                             f"(backend {backend}{', redis' if redis else ''}{', defects ' + ','.join(names) if names else ''})")
+    for column in ("component", "pid", "port", "url / log"):
+        components.add_column(column)
+    for name, info in local.status().items():
+        url = target.extra["components"].get(name, "")
+        components.add_row(name, str(info["pid"]), str(info["port"]), f"{url}  {info['log']}")
+    console.print(components)
+    console.print(f"[bold]base URL[/]  {target.base_url}\n[bold]OpenAPI[/]   {target.openapi_url}\n"
+                  f"[bold]metrics[/]   {target.metrics_url}")
+    identities = Table(title="test identities (POST /auth/login)")
+    for column in ("name", "username", "password", "tenant", "role"):
+        identities.add_column(column)
+    for ident in target.identities.values():
+        identities.add_row(ident.name, ident.username, ident.password, ident.tenant, ident.role)
+    console.print(identities)
+    console.print(f"links (faults via the chaos API): {', '.join(local.links())}")
+    console.print(f"stop with: [bold]harness down[/]{' --state-dir ' + str(state_dir) if state_dir else ''}")
+
+
+def status(
+    state_dir: StateDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show each component of the running local platform: pid, port, alive, paused, ready."""
+    from harness.platforms.local.control import platform_status
+
+    info: dict[str, Any] | None = platform_status(_state_dir(state_dir))
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    if info is None:
+        console.print(f"no local platform recorded in {_state_dir(state_dir)} (start one with `harness up`)")
+        return
+    table = Table(title=f"local platform ({info['owner']}), backend {info['backend']}")
+    for column in ("component", "pid", "port", "alive", "paused", "ready"):
+        table.add_column(column)
+    for name, comp in info["components"].items():
+        table.add_row(name, str(comp["pid"]), str(comp["port"]), _yes(comp["alive"]), _yes(comp["paused"], bad=True),
+                      _yes(comp["ready"]))
+    console.print(table)
+    if info["target"]:
+        console.print(f"base URL {info['target']['base_url']}")
+    if info["pending_faults"]:
+        console.print(f"[yellow]faults applied:[/] {'; '.join(info['pending_faults'])}")
+
+
+def _yes(value: bool, bad: bool = False) -> str:
+    good = not value if bad else value
+    return f"[{'green' if good else 'red'}]{'yes' if value else 'no'}[/]"
+
+
+def down(state_dir: StateDirOption = None) -> None:
+    """Stop everything the local platform started (and undo any fault left applied)."""
+    from harness.platforms.local.control import platform_down
+
+    done = platform_down(_state_dir(state_dir))
+    if not done:
+        console.print("nothing to stop")
+    for line in done:
+        console.print(line)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``up``, ``status`` and ``down`` to the harness CLI."""
+    app.command("up")(up)
+    app.command("status")(status)
+    app.command("down")(down)
