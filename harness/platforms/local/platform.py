@@ -35,7 +35,7 @@ from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, Link
 from harness.platforms.local.links import LinkControl
 from harness.platforms.local.state import (EdgeInfo, PlatformState, default_state_dir, read_state, remove_state,
                                            write_state)
-from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_port, log_tail, python_module
+from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
 from harness.undo import UndoLog, undo_pending
 
 BACKENDS = ("sqlite", "postgres")
@@ -137,32 +137,32 @@ class LocalPlatform(Platform):
                                     backend=self.backend, redis=self.redis, defects=self.defects,
                                     replicas=self.replicas, log_dir=str(self.log_dir),
                                     data_dirs=[str(data_dir)])
-        ports = {name: free_port() for name in
-                 ["inference-gpu", "inference-cpu", "lb", "edge-control", "lb-control", *self._gateway_names]}
+        # every port is picked up front in one batch (distinct from each other): links included, so
+        # no edge binds port 0 and grabs a port just picked for a component
+        backing = [n for n, wanted in (("postgres", self.backend == "postgres"), ("redis", self.redis)) if wanted]
+        names = ["inference-gpu", "inference-cpu", "lb", "edge-control", "lb-control", *self._gateway_names, *backing]
+        link_names = [f"{gw}->{dep}" for gw in self._gateway_names for dep in ("inference-gpu", "inference-cpu", *backing)]
+        lb_link_names = [f"lb->{gw}" for gw in self._gateway_names]
+        picked = free_ports(len(names) + len(link_names) + len(lb_link_names))
+        ports = dict(zip([*names, *link_names, *lb_link_names], picked))
         deadline = started + self.startup_timeout_s
 
         # 1. backing services and inference (no dependencies), and both edge processes
-        backing: list[str] = []
         if self.backend == "postgres":
-            ports["postgres"] = free_port()
             self._start_postgres(ports["postgres"])
-            backing.append("postgres")
         if self.redis:
-            ports["redis"] = free_port()
             self._start_redis(ports["redis"], data_dir)
-            backing.append("redis")
         for tier in ("gpu", "cpu"):
             self._spawn(ComponentSpec(name=f"inference-{tier}", argv=self.commands["inference"],
                                       port=ports[f"inference-{tier}"],
                                       env=self._refsys_env(PORT=str(ports[f"inference-{tier}"]), INFERENCE_TIER=tier,
                                                            EMULATED_GPUS=str(DEFAULT_GPUS) if tier == "gpu" else "0")))
-        links = []
-        for gw in self._gateway_names:
-            for dependency in ("inference-gpu", "inference-cpu", *backing):
-                links.append(LinkSpec(name=f"{gw}->{dependency}", upstream_port=ports[dependency]))
+        links = [LinkSpec(name=name, upstream_port=ports[name.split("->")[1]], listen_port=ports[name])
+                 for name in link_names]
         self._start_edge("edge", EdgeSpec(links=links, control_port=ports["edge-control"],
                                           ready_file=self.state_dir / "edge.ready.json"))
-        lb_links = [LinkSpec(name=f"lb->{gw}", upstream_port=ports[gw]) for gw in self._gateway_names]
+        lb_links = [LinkSpec(name=name, upstream_port=ports[name.split("->")[1]], listen_port=ports[name])
+                    for name in lb_link_names]
         self._start_edge("lb", EdgeSpec(links=lb_links, control_port=ports["lb-control"],
                                         balancer=BalancerSpec(backends=[link.name for link in lb_links],
                                                               listen_port=ports["lb"]),

@@ -137,7 +137,8 @@ class Link:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> int:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.listen_host, self.listen_port))
         self.listen_port = sock.getsockname()[1]
@@ -184,7 +185,7 @@ class Link:
             return
         self._server.close()
         self._server = None
-        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         held.bind((self.listen_host, self.listen_port))  # bound, not listening: SYN -> RST
         self._held_socket = held
@@ -237,6 +238,11 @@ class Link:
     async def splice(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
         """Move bytes both ways through the link's faults until both sides are closed."""
+        for side in (writer, up_writer):  # no Nagle: small HTTP writes must not wait for delayed ACKs
+            sock = side.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = _Connection(client=writer, upstream=up_writer)
         self._connections.add(conn)
         self.stats.connections_total += 1
@@ -320,11 +326,20 @@ class EventLoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="harness-proxy", daemon=True)
         self._thread.start()
 
+    @staticmethod
+    async def _cancel_tasks() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout)
 
     def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.run(self._cancel_tasks(), timeout=5.0)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()

@@ -59,11 +59,24 @@ class ComponentState(BaseModel):
     limit: dict[str, list[str]] | None = None
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports picked by the OS (all held open while picking, so
+    they differ from each other); the components bind them right after."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def free_port() -> int:
     """A currently free loopback port (the OS picks it); the component binds it right after."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def log_tail(path: Path | str, lines: int = 40) -> str:

@@ -1,0 +1,66 @@
+"""Fixtures for the local platform's tests: tiny stand-in services and a platform built from them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.platforms.local.platform import LocalPlatform
+from harness.platforms.local.supervisor import free_port
+
+TINY_APP = Path(__file__).with_name("tiny_app.py")
+TINY = [sys.executable, str(TINY_APP)]
+
+
+def wait_http(url: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout_s} s")
+
+
+@pytest.fixture
+def tiny_server() -> Iterator[int]:
+    """A tiny HTTP service in a child process; yields its port."""
+    port = free_port()
+    proc = subprocess.Popen([*TINY], env={"PORT": str(port), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture
+def tiny_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
+    """The full local topology (edges, LB, 2 replicas, 2 inference tiers) with tiny stand-in services."""
+    platform = LocalPlatform(state_dir=tmp_path / "state", commands={"inference": TINY, "gateway": TINY})
+    try:
+        platform.start()
+        yield platform
+    finally:
+        platform.stop()
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
