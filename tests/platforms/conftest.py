@@ -56,11 +56,8 @@ def tiny_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
 
 
 def port_is_free(port: int) -> bool:
-    import socket
+    """Nothing listens on the port (TIME_WAIT leftovers of closed connections do not count)."""
+    import psutil
 
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+    return not any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for c in psutil.net_connections(kind="tcp"))
