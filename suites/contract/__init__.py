@@ -1,0 +1,14 @@
+"""The contract suite: Schemathesis 4 fuzzes the target's OpenAPI (positive, negative, stateful)."""
+
+from pathlib import Path
+
+from harness.suites import SuiteSpec
+
+SUITE = SuiteSpec(
+    name="contract",
+    path=Path(__file__).parent,
+    description="OpenAPI contract fuzzing with Schemathesis 4: the document is validated, then every operation "
+    "is fuzzed (examples, coverage, positive/negative fuzzing, stateful via links) as the target's identities; "
+    "one check per operation x schemathesis check, deduplicated findings with curl reproductions",
+    default_profile="smoke",
+)
