@@ -1,0 +1,109 @@
+"""Hurt a local platform that another process started (``harness up``), from its state file.
+
+Standalone ``chaos run`` has no platform object in its process: this attaches through what the
+owner wrote down (``platform.json``: pids, ports, edge control URLs) and the shared undo log,
+so every fault is still logged before it is applied. Restarting a component needs its full
+spec (argv and environment, which is deliberately not stored on disk), so ``restart`` and
+``limit`` raise ``NotImplementedError`` here; kill is refused for the same reason (nothing could
+bring the component back).
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.errors import PlatformError
+from harness.platforms.local import procs
+from harness.platforms.local.links import LinkControl
+from harness.platforms.local.state import PlatformState, default_state_dir, read_state
+from harness.undo import UndoLog
+
+DEFAULT_GPUS = 2
+
+
+class AttachedLocalPlatform:
+    name = "local-attached"
+
+    def __init__(self, state_dir: Path | None = None) -> None:
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        state = read_state(self.state_dir)
+        if state is None or state.target is None:
+            raise PlatformError(f"no running local platform recorded in {self.state_dir}; start one with "
+                                "`harness up` (or set HARNESS_STATE_DIR to its state dir)")
+        self.state: PlatformState = state
+        self.target = state.target
+        self.undo = UndoLog(self.state_dir)
+        self._active_link_faults: dict[str, str] = {}
+        self._paused: dict[str, str] = {}
+        self._gpus_changed = False
+
+    def components(self) -> list[str]:
+        return [n for n in self.state.components if n != "edge"]
+
+    def _comp(self, component: str) -> Any:
+        if component not in self.state.components or component == "edge":
+            raise PlatformError(f"unknown component {component!r}; known: {', '.join(self.components())}")
+        return self.state.components[component]
+
+    def port(self, component: str) -> int:
+        return int(self._comp(component).port)
+
+    def links(self) -> list[str]:
+        return sorted(link for edge in self.state.edges.values() for link in edge.links)
+
+    def link(self, name: str) -> LinkControl:
+        for edge in self.state.edges.values():
+            if name in edge.links:
+                return LinkControl(name, edge.control_url, self.undo, self._active_link_faults)
+        raise PlatformError(f"unknown link {name!r}; known: {', '.join(self.links())}")
+
+    def pause(self, component: str) -> None:
+        comp = self._comp(component)
+        undo_id = self.undo.record("sigstop", f"SIGSTOP {component} (pid {comp.pid})", pid=comp.pid,
+                                   create_time=comp.create_time)
+        if not procs.signal_group(comp.pid, comp.create_time, signal.SIGSTOP):
+            self.undo.done(undo_id)
+            raise PlatformError(f"cannot pause {component}: it is not running")
+        self._paused[component] = undo_id
+
+    def resume(self, component: str) -> None:
+        comp = self._comp(component)
+        procs.signal_group(comp.pid, comp.create_time, signal.SIGCONT)
+        undo_id = self._paused.pop(component, None)
+        if undo_id:
+            self.undo.done(undo_id)
+
+    def kill(self, component: str) -> None:
+        raise NotImplementedError("an attached platform cannot kill components: nothing could restart them; "
+                                  "run the experiment through `harness run --suite chaos` instead")
+
+    def restart(self, component: str) -> None:
+        raise NotImplementedError("an attached platform cannot restart components (their spec is not on disk)")
+
+    def limit(self, component: str, *, cpu_percent: float | None = None, memory_mb: int | None = None) -> None:
+        raise NotImplementedError("an attached platform cannot apply cgroup limits; use `harness run`")
+
+    def unlimit(self, component: str) -> None:
+        return None
+
+    def set_gpu_count(self, n: int) -> None:
+        response = httpx.post(f"http://127.0.0.1:{self.port('inference-gpu')}/admin/gpus", json={"count": n},
+                              timeout=5.0, trust_env=False)
+        if response.status_code >= 400:
+            raise PlatformError(f"inference-gpu refused GPU count {n}: {response.status_code} {response.text[:200]}")
+        self._gpus_changed = n != DEFAULT_GPUS
+
+    def clear_all_faults(self) -> None:
+        for component in list(self._paused):
+            self.resume(component)
+        for edge in self.state.edges.values():
+            httpx.post(f"{edge.control_url}/faults/clear", timeout=5.0, trust_env=False).raise_for_status()
+        for undo_id in self._active_link_faults.values():
+            self.undo.done(undo_id)
+        self._active_link_faults.clear()
+        if self._gpus_changed:
+            self.set_gpu_count(DEFAULT_GPUS)

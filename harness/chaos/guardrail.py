@@ -1,0 +1,96 @@
+"""Guardrails: abort an experiment whose SLO burns too long, or that runs past its max duration.
+
+The watchdog thread judges the live load series once a second. To abort, it sends SIGUSR1 to
+its own process: chaoslib's documented way (``chaoslib.exit.exit_gracefully``) to stop the
+method *and still play the rollbacks*. The signal is only sent while chaoslib's handlers are
+installed and before rollbacks start (tracked by a ``RunEventHandler``), never at a moment
+where the default action (terminate the process) would apply.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from chaoslib.run import RunEventHandler
+
+from harness.chaos.session import ChaosSession
+from harness.chaos.spec import HarnessExtension
+
+
+class _Arming(RunEventHandler):  # type: ignore[misc]
+    """Armed from ``started`` until rollbacks start or the run finishes."""
+
+    def __init__(self, guard: Guardrail) -> None:
+        super().__init__()
+        self._guard = guard
+
+    def started(self, experiment: Any, journal: Any) -> None:
+        self._guard._set_armed(True)
+
+    def start_rollbacks(self, experiment: Any) -> None:
+        self._guard._set_armed(False)
+
+    def finish(self, journal: Any) -> None:
+        self._guard._set_armed(False)
+
+
+class Guardrail:
+    def __init__(self, session: ChaosSession, extension: HarnessExtension, *, clock_start: float | None = None) -> None:
+        self.session = session
+        self.extension = extension
+        self.started = clock_start or time.monotonic()
+        self.reason: str | None = None
+        self.handler = _Arming(self)
+        self._armed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chaos-guardrail", daemon=True)
+
+    def start(self) -> Guardrail:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _set_armed(self, armed: bool) -> None:
+        with self._lock:
+            self._armed = armed
+
+    def check(self) -> str | None:
+        """The reason to abort now, or None."""
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.extension.max_duration_s:
+            return f"experiment exceeded its max duration of {self.extension.max_duration_s:g}s"
+        if not self.session.injections:
+            return None  # the SLO is only a guardrail once a fault is on
+        limit = self.extension.abort
+        rows = [row for row in self.session.rows() if row.label == "all"]
+        if not rows:
+            return None
+        recent = [row for row in rows if row.t > rows[-1].t - limit.grace_s]
+        if len(recent) < max(int(limit.grace_s), 1):
+            return None
+        burning = all(row.requests and row.errors / row.requests > limit.max_error_rate for row in recent)
+        if burning:
+            return (f"SLO burn: error rate above {limit.max_error_rate:.0%} for {limit.grace_s:g}s "
+                    f"(last second {recent[-1].errors}/{recent[-1].requests} failed)")
+        return None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            if self.reason is not None:
+                continue
+            reason = self.check()
+            if reason is None:
+                continue
+            with self._lock:
+                if not self._armed:
+                    continue  # rollbacks are running (or nothing is): never interrupt them
+                self.reason = reason
+                os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: stop now, keep the rollbacks

@@ -1,0 +1,256 @@
+"""What one experiment showed, and the Checks it becomes.
+
+Check ids are ``chaos.<experiment>.<aspect>``: ``hypothesis`` (SLO before/during/after),
+``recovery`` (time-to-recover), ``rollback`` (every fault undone by the experiment itself),
+and one per expectation (``breaker_cycle``, ``back_on_tier``, ``retry_jitter``,
+``no_data_lost``, ``readiness``, ``clean_write_failures``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.chaos.slo import Window
+from harness.chaos.spec import HarnessExtension
+from harness.model import Evidence, FaultInjection, Severity, Status
+
+JITTER_FRACTION = 0.2  # the reference gateway's breaker reset jitter (reset * U(1, 1.2))
+MIN_OPENINGS_TO_JUDGE_JITTER = 4
+
+
+class WriteSummary(BaseModel):
+    attempted: int
+    acknowledged: int
+    found: int
+    lost: int
+    missing: list[str] = Field(default_factory=list)
+    unreadable: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, tracker: Any, read_back: Any) -> WriteSummary:
+        return cls(attempted=len(tracker.attempts), acknowledged=read_back.acknowledged, found=read_back.found,
+                   lost=read_back.lost, missing=read_back.missing[:20], unreadable=read_back.unreadable[:20])
+
+
+class ExperimentReport(BaseModel):
+    name: str
+    title: str
+    extension: HarnessExtension
+    not_applicable: str | None = None
+    journal_status: str | None = None
+    deviated: bool = False
+    aborted: str | None = None
+    steady_state_before_met: bool | None = None
+    steady_state_after_met: bool | None = None
+    load_inconclusive: str | None = None
+    windows: list[Window] = Field(default_factory=list)
+    fault_start_s: float | None = None
+    fault_end_s: float | None = None
+    heal_done_s: float = 0.0
+    time_to_detect_s: float | None = None
+    time_to_recover_s: float | None = None
+    transitions: list[str] = Field(default_factory=list)
+    open_durations_s: dict[str, list[float]] = Field(default_factory=dict)
+    answers: dict[str, Any] = Field(default_factory=dict)
+    writes_during_fault: dict[str, Any] = Field(default_factory=dict)
+    read_back: WriteSummary | None = None
+    injections: list[FaultInjection] = Field(default_factory=list)
+    leftover_faults: list[str] = Field(default_factory=list)
+    observations: dict[str, Any] = Field(default_factory=dict)
+    artifacts: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+    # -- verdict helpers -------------------------------------------------------------------
+    def window(self, name: str) -> Window | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    @property
+    def inconclusive(self) -> str | None:
+        """Why no verdict is possible: steady state failed before any fault, or the generator was unhealthy."""
+        if self.not_applicable:
+            return None
+        before = self.window("before")
+        if self.steady_state_before_met is False or (before is not None and not before.ok):
+            reasons = before.reasons if before is not None else []
+            return f"{self.name}: steady state failed before any fault ({'; '.join(reasons) or 'hypothesis not met'})"
+        if before is not None and before.inconclusive:
+            return f"{self.name}: too little traffic before the fault ({'; '.join(before.reasons)})"
+        if self.load_inconclusive:
+            return f"{self.name}: load generator unhealthy ({self.load_inconclusive})"
+        return None
+
+    def measured(self) -> dict[str, Any]:
+        return {
+            "time_to_detect_s": self.time_to_detect_s, "time_to_recover_s": self.time_to_recover_s,
+            "fault_window_s": [self.fault_start_s, self.fault_end_s],
+            "windows": {w.name: w.model_dump(exclude={"name"}) for w in self.windows},
+            "journal_status": self.journal_status, "deviated": self.deviated,
+            "steady_state_before_met": self.steady_state_before_met,
+            "steady_state_after_met": self.steady_state_after_met,
+        }
+
+    def evidence(self, **extra: Any) -> Evidence:
+        timeline = [f"{i.fault} on {i.target}: {i.started_at:%H:%M:%S.%f}"[:-3] +
+                    (f" -> {i.ended_at:%H:%M:%S.%f}"[:-3] if i.ended_at else " (not ended)") for i in self.injections]
+        return Evidence(measured={**self.measured(), **extra}, artifacts=self.artifacts,
+                        notes="; ".join(timeline)[:1500] or None)
+
+    def checks(self) -> list[dict[str, Any]]:
+        """Keyword arguments for ``record_check``, one dict per check."""
+        base = f"chaos.{self.name}"
+        claims = self.extension.claims
+        if self.not_applicable:
+            return [_check(f"{base}.hypothesis", f"{self.title}", Status.NOT_APPLICABLE, self.not_applicable,
+                           Evidence(), claims)]
+        if self.inconclusive:
+            return [_check(f"{base}.hypothesis", self.title, Status.SKIPPED, self.inconclusive, self.evidence(),
+                           claims)]
+        return [self._hypothesis(base, claims), self._recovery(base, claims), self._rollback(base),
+                *self._expectations(base, claims)]
+
+    def _hypothesis(self, base: str, claims: list[str]) -> dict[str, Any]:
+        problems = []
+        if self.aborted:
+            problems.append(f"aborted by guardrail: {self.aborted}")
+        for window in self.windows:
+            if not window.ok:
+                problems.append(f"{window.name}: {'; '.join(window.reasons)}")
+        if self.steady_state_after_met is False:
+            problems.append("the experiment's after-method steady-state hypothesis was not met")
+        status = Status.FAIL if problems else Status.PASS
+        message = "; ".join(problems) or (
+            f"SLO held before, during and after {self.extension.fault} on {self.extension.target}")
+        return _check(f"{base}.hypothesis", self.title, status, message, self.evidence(), claims,
+                      severity=Severity.HIGH)
+
+    def _recovery(self, base: str, claims: list[str]) -> dict[str, Any]:
+        limit = self.extension.recover_within_s
+        ttr = self.time_to_recover_s
+        ok = ttr is not None and ttr <= limit
+        message = (f"recovered {ttr:.0f}s after the fault ended (limit {limit:g}s); "
+                   f"detected after {_secs(self.time_to_detect_s)}" if ttr is not None
+                   else f"SLO did not hold {self.extension.settle_s:g}s in a row within {limit:g}s after the fault")
+        return _check(f"{base}.recovery", f"{self.title}: time to recover", Status.PASS if ok else Status.FAIL,
+                      message, self.evidence(limit_s=limit), claims)
+
+    def _rollback(self, base: str) -> dict[str, Any]:
+        if self.leftover_faults:
+            return _check(f"{base}.rollback", f"{self.title}: rollbacks undo every fault", Status.FAIL,
+                          "the experiment's rollbacks left faults behind (the harness healed them): "
+                          + ", ".join(self.leftover_faults), self.evidence(), [])
+        return _check(f"{base}.rollback", f"{self.title}: rollbacks undo every fault", Status.PASS,
+                      f"{len(self.injections)} injection(s), all rolled back", self.evidence(), [])
+
+    def _expectations(self, base: str, claims: list[str]) -> list[dict[str, Any]]:
+        expect = self.extension.expect
+        out = []
+        if expect.breaker_cycle:
+            out.append(self._breaker_cycle(base, expect.breaker_cycle, claims))
+        if expect.back_on_tier:
+            tier = expect.back_on_tier
+            after = self.answers.get("after", {}).get("by_tier", {})
+            served = after.get(tier, 0)
+            status = Status.PASS if served else Status.FAIL
+            message = (f"{served} answers from the {tier} tier after recovery" if served else
+                       f"no answer came from the {tier} tier after recovery (answers by tier: {after or 'none'})")
+            out.append(_check(f"{base}.back_on_tier", f"{self.title}: traffic returns to the {tier} tier", status,
+                              message, self.evidence(answers=self.answers), claims))
+        if expect.jittered_breaker_reset:
+            out.append(self._jitter(base, claims))
+        if expect.no_data_lost:
+            out.append(self._data(base, claims))
+        if expect.readiness_red:
+            out.append(self._readiness(base, claims))
+        if expect.writes_fail_cleanly:
+            out.append(self._clean_failures(base, claims))
+        return out
+
+    def _breaker_cycle(self, base: str, tier: str, claims: list[str]) -> dict[str, Any]:
+        seen = [t.split(" ", 3)[-1] for t in self.transitions if f" {tier}: " in t]
+        cycle = ["closed->open", "open->half_open", "half_open->closed"]
+        replicas_complete = []
+        for replica in sorted({t.split()[1] for t in self.transitions}):
+            steps = [t.split(": ")[1] for t in self.transitions if t.split()[1] == replica and f" {tier}: " in t]
+            position = 0
+            for step in steps:
+                if position < len(cycle) and step == cycle[position]:
+                    position += 1
+            if position == len(cycle):
+                replicas_complete.append(replica)
+        status = Status.PASS if replicas_complete else Status.FAIL
+        missing = [c for c in cycle if not any(s.endswith(c) for s in seen)]
+        message = (f"{tier} breaker went CLOSED -> OPEN -> HALF_OPEN -> CLOSED on {', '.join(replicas_complete)}"
+                   if replicas_complete else
+                   f"{tier} breaker never completed CLOSED -> OPEN -> HALF_OPEN -> CLOSED; never seen: "
+                   f"{', '.join(missing) or 'the steps in order'}")
+        calls = {phase: {k: v for k, v in data.get("calls", {}).items() if k.startswith(tier)}
+                 for phase, data in self.answers.items()}
+        return _check(f"{base}.breaker_cycle", f"{self.title}: {tier} breaker opens, half-opens and closes", status,
+                      message, self.evidence(transitions=self.transitions[:60], upstream_calls=calls), claims,
+                      severity=Severity.HIGH)
+
+    def _jitter(self, base: str, claims: list[str]) -> dict[str, Any]:
+        durations = sorted(d for values in self.open_durations_s.values() for d in values)
+        title = f"{self.title}: breaker probes are spread by jitter (no thundering herd)"
+        if len(durations) < MIN_OPENINGS_TO_JUDGE_JITTER:
+            return _check(f"{base}.retry_jitter", title, Status.SKIPPED,
+                          f"only {len(durations)} breaker openings observed; need {MIN_OPENINGS_TO_JUDGE_JITTER}",
+                          self.evidence(open_durations_s=durations), claims)
+        spread = durations[-1] - durations[0]
+        # jitter spreads each reset over [reset, reset * 1.2]; lockstep = far less spread than that
+        allowed = max(0.12, 0.3 * JITTER_FRACTION * durations[0])
+        lockstep = spread < allowed
+        message = (f"all {len(durations)} OPEN phases lasted {durations[0]:.2f}-{durations[-1]:.2f}s "
+                   f"(spread {spread * 1000:.0f} ms < {allowed * 1000:.0f} ms): replicas probe the recovering tier "
+                   "in lockstep, a synchronised thundering herd" if lockstep else
+                   f"OPEN phases spread over {spread * 1000:.0f} ms ({durations[0]:.2f}-{durations[-1]:.2f}s): probes "
+                   "are jittered")
+        return _check(f"{base}.retry_jitter", title, Status.FAIL if lockstep else Status.PASS, message,
+                      self.evidence(open_durations_s=durations, spread_s=round(spread, 3),
+                                    lockstep_below_s=round(allowed, 3)), claims)
+
+    def _data(self, base: str, claims: list[str]) -> dict[str, Any]:
+        title = f"{self.title}: every acknowledged write survives"
+        rb = self.read_back
+        if rb is None:
+            return _check(f"{base}.no_data_lost", title, Status.ERROR, "no read-back was made", self.evidence(), claims)
+        ok = rb.lost == 0 and not rb.unreadable and rb.acknowledged > 0
+        message = (f"all {rb.acknowledged} acknowledged writes read back" if ok else
+                   f"{rb.lost} of {rb.acknowledged} acknowledged writes are gone"
+                   + (f"; {len(rb.unreadable)} could not be read" if rb.unreadable else "")
+                   if rb.acknowledged else "no write was acknowledged, nothing to verify")
+        return _check(f"{base}.no_data_lost", title, Status.PASS if ok else Status.FAIL, message,
+                      self.evidence(read_back=rb.model_dump()), claims, severity=Severity.CRITICAL)
+
+    def _readiness(self, base: str, claims: list[str]) -> dict[str, Any]:
+        seen = self.observations.get("gateway_readiness", [])
+        red = [f"{name}: {info['status']} failing {info['failing']}" for obs in seen
+               for name, info in obs.get("replicas", {}).items() if info.get("status") == 503]
+        status = Status.PASS if red else Status.FAIL
+        message = ("readiness went red during the fault: " + "; ".join(red[:4]) if red else
+                   f"no replica reported 503 on /readyz during the fault ({len(seen)} probes)")
+        return _check(f"{base}.readiness", f"{self.title}: readiness reports the outage", status, message,
+                      self.evidence(readiness=seen[:10]), claims)
+
+    def _clean_failures(self, base: str, claims: list[str]) -> dict[str, Any]:
+        info = self.writes_during_fault
+        statuses = info.get("statuses", [])
+        unclean = [s for s in statuses if s == "None" or not (s.isdigit() and (int(s) >= 500 or int(s) == 429))]
+        status = Status.FAIL if unclean else Status.PASS
+        message = (f"writes during the fault failed without an HTTP answer or with {unclean} (hung or unclear)"
+                   if unclean else f"{info.get('failed', 0)} of {info.get('attempted', 0)} writes during the fault "
+                   f"failed, all cleanly with {statuses or 'no error'}")
+        return _check(f"{base}.clean_write_failures", f"{self.title}: writes fail cleanly during the outage", status,
+                      message, self.evidence(writes_during_fault=info), claims)
+
+
+def _secs(value: float | None) -> str:
+    return "never (no SLO breach)" if value is None else f"{value:.0f}s"
+
+
+def _check(check_id: str, title: str, status: Status, message: str, evidence: Evidence, claims: list[str],
+           severity: Severity = Severity.MEDIUM) -> dict[str, Any]:
+    return {"id": check_id.replace("-", "_"), "title": title, "status": status, "severity": severity,
+            "category": "resilience", "message": message, "evidence": evidence, "claims": claims}

@@ -1,0 +1,134 @@
+"""The process-wide handle Chaos Toolkit activities use to find the platform they hurt.
+
+chaoslib calls activities as plain functions with only the experiment's arguments, so the
+runner installs a ``ChaosSession`` here before running an experiment. A standalone
+``chaos run`` (no runner in the process) attaches to the platform ``harness up`` started,
+through its state file (``HARNESS_STATE_DIR``, default ``.harness``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from harness.errors import PlatformError
+from harness.model import FaultInjection
+from harness.platforms.base import Target
+
+
+def component_port(platform: Any, component: str) -> int:
+    """The loopback port a component listens on (local or attached platform)."""
+    if hasattr(platform, "port"):
+        return int(platform.port(component))
+    try:
+        return int(platform.supervisor.states[component].port)
+    except (AttributeError, KeyError):
+        raise PlatformError(f"platform {getattr(platform, 'name', '?')!r} does not expose component "
+                            f"{component!r}'s port; chaos on this platform needs a local platform") from None
+
+
+def gateway_replicas(platform: Any) -> list[str]:
+    return sorted(name for name in platform.components() if name.startswith("gateway-"))
+
+
+@dataclass
+class ChaosSession:
+    platform: Any  # LocalPlatform or AttachedLocalPlatform (duck-typed fault API)
+    target: Target
+    experiment: str | None = None
+    injections: list[FaultInjection] = field(default_factory=list)
+    observations: dict[str, Any] = field(default_factory=dict)  # probes leave their measurements here
+    sampler: Any = None  # MetricsSampler while an experiment runs
+    writes: Any = None  # WriteTracker while an experiment runs
+    load: Any = None  # LoadRun while an experiment runs
+    extension: Any = None  # the experiment's HarnessExtension (SLO limits, expectations)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def replica_urls(self) -> dict[str, str]:
+        return {name: f"http://127.0.0.1:{component_port(self.platform, name)}"
+                for name in gateway_replicas(self.platform)}
+
+    # -- the injection timeline ------------------------------------------------------------
+    def injected(self, fault: str, target: str) -> FaultInjection:
+        injection = FaultInjection(fault=fault, target=target, started_at=datetime.now(timezone.utc),
+                                   experiment=self.experiment)
+        with self._lock:
+            self.injections.append(injection)
+        return injection
+
+    def rolled_back(self, target: str, fault: str | None = None) -> None:
+        """Close every open injection on ``target`` (of ``fault``, if given)."""
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            for injection in self.injections:
+                if injection.ended_at is None and injection.target == target and fault in (None, injection.fault):
+                    injection.ended_at = now
+                    injection.rolled_back = True
+
+    def open_injections(self) -> list[FaultInjection]:
+        with self._lock:
+            return [i for i in self.injections if i.ended_at is None]
+
+    # -- the live steady state -------------------------------------------------------------
+    def rows(self) -> list[Any]:
+        """Per-second load rows published so far ([] before the load started)."""
+        return self.load.live() if self.load is not None else []
+
+    def load_time(self, wall: float | None = None) -> float:
+        """Seconds since the load's common start (the series' time base)."""
+        start = getattr(self.load, "start_epoch", None) or time.time()
+        return (wall if wall is not None else time.time()) - start
+
+    def degraded_at(self, t: float) -> tuple[int, int]:
+        """(analyses, degraded) answered during load second ``t``."""
+        return self.degraded_between(t, t + 1)
+
+    def degraded_between(self, start_s: float, end_s: float) -> tuple[int, int]:
+        if self.sampler is None or self.load is None or self.load.start_epoch is None:
+            return (0, 0)
+        base = self.load.start_epoch
+        counts = self.sampler.counts_between(round(base + start_s), round(base + end_s))
+        return (counts.analyses, counts.degraded)
+
+    def observe(self, key: str, value: Any) -> None:
+        with self._lock:
+            self.observations.setdefault(key, []).append({"at": time.time(), **value} if isinstance(value, dict)
+                                                         else {"at": time.time(), "value": value})
+
+    def heal(self) -> list[str]:
+        """Safety net after rollbacks: clear every fault the platform still has; returns what was open."""
+        still_open = [f"{i.fault} on {i.target}" for i in self.open_injections()]
+        self.platform.clear_all_faults()
+        for injection in self.open_injections():
+            self.rolled_back(injection.target)
+        return still_open
+
+
+_current: ChaosSession | None = None
+
+
+def current_session() -> ChaosSession:
+    """The runner's session, or one attached to the platform `harness up` left running."""
+    global _current
+    if _current is None:
+        from harness.chaos.attach import AttachedLocalPlatform
+
+        platform = AttachedLocalPlatform()
+        _current = ChaosSession(platform=platform, target=platform.target)
+    return _current
+
+
+@contextmanager
+def use_session(session: ChaosSession) -> Iterator[ChaosSession]:
+    """Install ``session`` as the process-wide handle for the duration of one experiment."""
+    global _current
+    previous, _current = _current, session
+    try:
+        yield session
+    finally:
+        _current = previous
