@@ -1,0 +1,103 @@
+"""The probes' HTTP client: allowlisted, bounded in requests and time, and able to turn an exchange into evidence."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from harness.errors import HarnessError
+from harness.model import Sample
+from harness.safety import ensure_allowed
+
+EXCERPT_CHARS = 600
+
+
+class BudgetExceeded(HarnessError):
+    """A probe run tried to send more requests than its budget allows (a bug or a runaway loop)."""
+
+
+class ProbeClient:
+    """An ``httpx.Client`` that only talks to allowed hosts and stops after ``max_requests``."""
+
+    def __init__(self, base_url: str, *, allow_hosts: Iterable[str] = (), max_requests: int = 3000,
+                 timeout_s: float = 10.0) -> None:
+        ensure_allowed(base_url, allow_hosts)  # before any request is sent
+        self.base_url = base_url.rstrip("/")
+        self.max_requests = max_requests
+        self.sent = 0
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, follow_redirects=False)
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                cookies: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        if self.sent >= self.max_requests:
+            raise BudgetExceeded(f"probe budget of {self.max_requests} requests spent; raise max_requests "
+                                 "or narrow the probes (this guards against runaway loops)")
+        self.sent += 1
+        all_headers = dict(headers or {})
+        if cookies:  # explicit Cookie header: the client keeps no cookie jar between probes
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        started = time.perf_counter()
+        response = self._http.request(method, url, headers=all_headers, **kwargs)
+        response.extensions["elapsed_s"] = time.perf_counter() - started
+        self._http.cookies.clear()
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ProbeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe_request(request: httpx.Request) -> str:
+    """``METHOD url`` plus the headers and body a reader needs to see (secrets redacted by ``Sample``)."""
+    lines = [f"{request.method} {request.url}"]
+    for name, value in request.headers.items():
+        if name.lower() in {"host", "accept-encoding", "connection", "user-agent", "accept", "content-length"}:
+            continue
+        lines.append(f"{name}: {value}")
+    body = request.content[:EXCERPT_CHARS].decode("utf-8", "replace") if request.content else ""
+    return "\n".join(lines) + (f"\n\n{body}" if body else "")
+
+
+def sample(response: httpx.Response, note: str = "") -> Sample:
+    """One request/response pair as evidence: response headers first, then a body excerpt."""
+    head = "\n".join(f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in {"date", "content-length"})
+    body = response.text[:EXCERPT_CHARS] if response.content else ""
+    prefix = f"[{note}]\n" if note else ""
+    elapsed = response.extensions.get("elapsed_s")
+    return Sample(request=prefix + describe_request(response.request), status_code=response.status_code,
+                  response_excerpt=f"{head}\n\n{body}".strip(),
+                  elapsed_ms=round(elapsed * 1000, 1) if elapsed is not None else None)
+
+
+def curl(response_or_request: httpx.Response | httpx.Request) -> str:
+    """A copy-paste ``curl`` that replays the request (tokens are redacted by ``Evidence``)."""
+    request = response_or_request.request if isinstance(response_or_request, httpx.Response) else response_or_request
+    parts = ["curl", "-i", "-X", request.method, str(request.url)]
+    cookie = None
+    for name, value in request.headers.items():
+        if name.lower() in {"host", "accept-encoding", "connection", "user-agent", "accept", "content-length"}:
+            continue
+        if name.lower() == "cookie":
+            cookie = value
+            continue
+        parts += ["-H", f"{name}: {value}"]
+    if request.content:
+        parts += ["--data-binary", request.content[:4000].decode("utf-8", "replace")]
+    if cookie is not None:  # last: evidence redaction masks a Cookie header to the end of the line
+        parts += ["-H", f"Cookie: {cookie}"]
+    return shlex.join(parts)

@@ -1,0 +1,224 @@
+"""Rate-limit claim verification (``scenarios/claims/*.yaml``: ``rate_limit: {limit, window_s, per}``).
+
+Order matters and is fixed: user A is driven into the limit (``enforced``), bypasses are tried while A
+is throttled, user B must still get through (``per_user``), B's concurrent burst must not exceed the
+limit (``burst``), and - only when the window fits the profile's time budget - A's traffic is shaped
+to expose fixed windows (``window``): wait until A is admitted again, wait half a window, burst, wait
+until admitted again, burst. A fixed window then admits ~2x the limit within one rolling window; a
+sliding window never admits more than the limit. The verdict uses the max accepted in any rolling window.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from harness.model import Evidence, Severity
+from harness.platforms.base import Identity
+from harness.security.catalog import Outcome, rule
+from harness.security.claims import RateLimitClaim
+from harness.security.client import curl, sample
+from harness.security.context import ProbeContext
+from harness.security.probes.jwt import probe_operation
+from harness.security.spec import Operation
+
+API4 = "API4:2023"
+ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
+                "Answer 429 once a client exceeds the published limit within the window.")
+PER_USER = rule("security.ratelimit.per_user", "The limit is per user (one user cannot starve another)",
+                Severity.HIGH, API4, "CWE-770", "Key the limiter on the authenticated principal, not one global bucket.")
+BURST = rule("security.ratelimit.burst", "A concurrent burst cannot exceed the limit", Severity.MEDIUM, API4,
+             "CWE-362", "Make check-and-increment atomic (a transaction, Redis INCR/Lua), not read-then-write.")
+WINDOW = rule("security.ratelimit.window", "At most the limit is accepted in any rolling window", Severity.MEDIUM,
+              API4, "CWE-770", "Use a sliding window (log or weighted counter); fixed windows admit ~2x at boundaries.")
+RETRY_AFTER = rule("security.ratelimit.retry_after", "429 responses say when to retry", Severity.LOW, API4, "CWE-770",
+                   "Send Retry-After (and RateLimit/RateLimit-Policy headers) with every 429.")
+BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forwarded-For, path variants, HEAD)",
+              Severity.HIGH, API4, "CWE-290", "Ignore client-supplied forwarding headers unless set by a trusted proxy; "
+              "normalise paths before keying the limiter; count HEAD like GET.")
+MAX_PROBE_REQUESTS = 2000
+ALL_RULES = (ENFORCED, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+
+
+def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
+    for key in claim.scope:
+        method, _, path = key.partition(" ")
+        op = ctx.spec.find(method, path)
+        if op is not None and not op.path_params:
+            return op
+    return probe_operation(ctx)
+
+
+def run(ctx: ProbeContext) -> list[Outcome]:
+    claim = ctx.claims.rate_limit
+    if claim is None:
+        return [r.not_applicable("no rate_limit claim in scenarios/claims/*.yaml") for r in ALL_RULES]
+    op = claim_operation(ctx, claim)
+    users = ctx.identities.users() or ctx.identities.all
+    if op is None or not users:
+        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in ALL_RULES]
+    if claim.limit * 2 + 20 > MAX_PROBE_REQUESTS:
+        return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify")
+                for r in ALL_RULES]
+    a = users[0]
+    b = users[1] if len(users) > 1 else None
+    outcomes = []
+    enforced, throttled = drive_into_limit(ctx, op, a, claim)
+    outcomes.append(enforced)
+    if throttled is None:
+        reason = "the limit was never reached, so what happens beyond it cannot be observed"
+        return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
+    outcomes.append(bypass(ctx, op, a))
+    outcomes.append(retry_after(op, throttled))
+    if b is None or claim.per != "user":
+        reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
+        outcomes += [PER_USER.not_applicable(reason, location=op.key), BURST.not_applicable(reason, location=op.key)]
+    else:
+        outcomes.append(per_user(ctx, op, a, b))
+        outcomes.append(burst(ctx, op, b, claim))
+    outcomes.append(window(ctx, op, a, claim))
+    return outcomes
+
+
+def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+    sent_at = time.monotonic()
+    return sent_at, ctx.call(op, identity, **kwargs)
+
+
+def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
+                     claim: RateLimitClaim) -> tuple[Outcome, httpx.Response | None]:
+    allowed = int(claim.limit * (1 + claim.tolerance))
+    accepted, first_429 = 0, None
+    started = time.monotonic()
+    for _ in range(allowed + 5):
+        _, response = _send(ctx, op, a)
+        if response.status_code == 429:
+            first_429 = response
+            break
+        if response.is_success:
+            accepted += 1
+    elapsed = time.monotonic() - started
+    evidence = Evidence(measured={"claim": claim.model_dump(), "accepted_before_429": accepted,
+                                  "elapsed_s": round(elapsed, 2), "identity": a.name},
+                        samples=[sample(first_429, "first 429")] if first_429 is not None else [])
+    if first_429 is None:
+        evidence.curl = f"for i in $(seq {allowed + 5}); do {ctx.client.base_url}{op.path} ...; done  # no 429"
+        return ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} per "
+                               f"{claim.window_s:g} s)", location=op.key, evidence=evidence), None
+    return ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
+                           f"{claim.window_s:g} s; earlier probes may have used part of the window)",
+                           location=op.key, evidence=evidence), first_429
+
+
+def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
+    headers = {k: throttled.headers.get(k) for k in ("retry-after", "ratelimit", "ratelimit-policy",
+                                                      "x-ratelimit-remaining", "x-ratelimit-reset")}
+    evidence = Evidence(measured={k: v for k, v in headers.items() if v}, samples=[sample(throttled)])
+    if not headers["retry-after"]:
+        return RETRY_AFTER.failed("429 without Retry-After", location=op.key, evidence=evidence)
+    return RETRY_AFTER.passed(f"Retry-After: {headers['retry-after']}", location=op.key, evidence=evidence)
+
+
+def bypass(ctx: ProbeContext, op: Operation, a: Identity) -> Outcome:
+    path = ctx.url(op)
+    auth = ctx.identities.bearer(a)
+    attempts = {
+        "X-Forwarded-For": ctx.client.get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}),
+        "X-Real-IP": ctx.client.get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}),
+        "trailing slash": ctx.client.get(path.rstrip("/") + "/", headers=auth),
+        "upper-case path": ctx.client.get(path.upper(), headers=auth),
+        "HEAD": ctx.client.request("HEAD", path, headers=auth),
+    }
+    bypassed = {label: r for label, r in attempts.items() if r.is_success}
+    evidence = Evidence(measured={label: r.status_code for label, r in attempts.items()},
+                        samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
+    if bypassed:
+        evidence.curl = curl(next(iter(bypassed.values())))
+        return BYPASS.failed(f"throttled user got through with: {', '.join(bypassed)}", location=op.key,
+                             evidence=evidence)
+    return BYPASS.passed(f"{len(attempts)} bypass attempts all refused", location=op.key, evidence=evidence)
+
+
+def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity) -> Outcome:
+    _, response = _send(ctx, op, b)
+    evidence = Evidence(measured={"throttled": a.name, "other": b.name, "other_status": response.status_code},
+                        samples=[sample(response, f"{b.name} while {a.name} is throttled")])
+    if response.status_code == 429:
+        evidence.curl = curl(response)
+        return PER_USER.failed(f"{b.name} is throttled because {a.name} used the limit (one shared bucket)",
+                               location=op.key, evidence=evidence)
+    return PER_USER.passed(f"{b.name} unaffected ({response.status_code})", location=op.key, evidence=evidence)
+
+
+def burst(ctx: ProbeContext, op: Operation, b: Identity, claim: RateLimitClaim) -> Outcome:
+    size = claim.limit + max(10, claim.limit // 2)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: _send(ctx, op, b)[1].status_code, range(size)))
+    accepted = sum(200 <= s < 300 for s in statuses)
+    allowed = int(claim.limit * (1 + claim.tolerance))
+    evidence = Evidence(measured={"sent": size, "accepted": accepted, "allowed": allowed,
+                                  "status_counts": {str(s): statuses.count(s) for s in sorted(set(statuses))}})
+    if accepted > allowed:
+        return BURST.failed(f"{accepted} of {size} concurrent requests accepted (claim {claim.limit})",
+                            location=op.key, evidence=evidence)
+    return BURST.passed(f"{accepted} of {size} concurrent requests accepted (<= {allowed})", location=op.key,
+                        evidence=evidence)
+
+
+def max_in_rolling_window(times: list[float], window_s: float) -> int:
+    """The most timestamps inside any half-open window [t, t + window_s)."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim) -> Outcome:
+    needed = claim.window_s * 2.7 + 2
+    if needed > ctx.budget.max_wait_s:
+        return WINDOW.skipped(f"exposing fixed windows needs ~{needed:.0f} s for a {claim.window_s:g} s window; "
+                              f"this profile allows {ctx.budget.max_wait_s:.0f} s (run profile full, or a shorter "
+                              "test window)", location=op.key)
+    admitted: list[float] = []
+    poll = max(claim.window_s / 20, 0.05)
+
+    def until_admitted(limit_s: float) -> bool:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            sent_at, response = _send(ctx, op, a)
+            if response.is_success:
+                admitted.append(sent_at)
+                return True
+            time.sleep(poll)
+        return False
+
+    def burst_sequential() -> None:
+        for _ in range(claim.limit + 5):
+            sent_at, response = _send(ctx, op, a)
+            if response.is_success:
+                admitted.append(sent_at)
+            elif response.status_code == 429:
+                break
+
+    started = time.monotonic()
+    if not until_admitted(claim.window_s * 1.2):
+        return WINDOW.skipped(f"{a.name} was not admitted again within 1.2 windows", location=op.key)
+    time.sleep(claim.window_s / 2)
+    burst_sequential()
+    if until_admitted(claim.window_s * 1.2):
+        burst_sequential()
+    best = max_in_rolling_window(admitted, claim.window_s)
+    allowed = int(claim.limit * (1 + claim.tolerance))
+    evidence = Evidence(measured={"max_accepted_in_rolling_window": best, "limit": claim.limit,
+                                  "window_s": claim.window_s, "admitted": len(admitted),
+                                  "elapsed_s": round(time.monotonic() - started, 1)})
+    if best > allowed:
+        return WINDOW.failed(f"{best} requests accepted within one rolling {claim.window_s:g} s window "
+                             f"(claim {claim.limit}): fixed-window behaviour", location=op.key, evidence=evidence)
+    return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,
+                         evidence=evidence)

@@ -1,0 +1,70 @@
+"""Per-rule actions, like ZAP's rules file: each probe id -> fail | warn | ignore.
+
+Read from the policy YAML (``security: {rules: {"security.headers.hsts": warn, "security.injection.*": fail}}``);
+patterns use shell globs, the most specific (longest) matching pattern wins.
+
+- ``fail`` (default): a failed probe is a failed check at the rule's severity, and a finding.
+- ``warn``: the check is recorded as passed with the message prefixed ``WARN:`` so tests and the gate do not
+  block, and the finding is kept at severity ``low`` (it still appears in SARIF as a warning and in baselines).
+- ``ignore``: the check is recorded as ``waived`` with the reason, and no finding is produced.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from enum import Enum
+from pathlib import Path
+
+import yaml
+
+from harness.errors import UsageError
+from harness.model import Severity, Status
+from harness.security.catalog import Outcome
+
+
+class Action(str, Enum):
+    FAIL = "fail"
+    WARN = "warn"
+    IGNORE = "ignore"
+
+
+def load_rules(policy_path: Path | None) -> dict[str, Action]:
+    """The ``security.rules`` mapping of a policy file (empty when there is none)."""
+    if policy_path is None or not Path(policy_path).is_file():
+        return {}
+    try:
+        data = yaml.safe_load(Path(policy_path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{policy_path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    rules = (data.get("security") or {}).get("rules") or {} if isinstance(data, dict) else {}
+    if not isinstance(rules, dict):
+        raise UsageError(f"{policy_path}: security.rules must map probe ids to fail|warn|ignore")
+    out = {}
+    for pattern, action in rules.items():
+        try:
+            out[str(pattern)] = Action(str(action).lower())
+        except ValueError:
+            raise UsageError(f"{policy_path}: security.rules.{pattern}: {action!r} is not one of fail, warn, ignore") from None
+    return out
+
+
+def action_for(check_id: str, rules: dict[str, Action]) -> Action:
+    matching = [pattern for pattern in rules if fnmatch.fnmatchcase(check_id, pattern)]
+    return rules[max(matching, key=len)] if matching else Action.FAIL
+
+
+def apply_rules(outcome: Outcome, rules: dict[str, Action]) -> tuple[Outcome, bool]:
+    """The outcome as the policy wants it recorded, and whether it yields a finding."""
+    action = action_for(outcome.id, rules)
+    if not outcome.failed or outcome.status == Status.ERROR:
+        return outcome, outcome.failed
+    if action == Action.IGNORE:
+        outcome.status = Status.WAIVED
+        outcome.message = f"ignored by policy rule: {outcome.message}"
+        return outcome, False
+    if action == Action.WARN:
+        outcome.status = Status.PASS
+        outcome.severity = Severity.LOW
+        outcome.message = f"WARN: {outcome.message}"
+        return outcome, True
+    return outcome, True
