@@ -206,7 +206,10 @@ class LoadRun:
                     self.aborted = (f"threshold {first.label} {first.metric} breached after {elapsed:.0f}s "
                                     f"(measured {first.measured:.4g}, limit {first.limit:g}); run stopped early")
                     self.stop()
-            time.sleep(1.0)
+            for _ in range(10):  # poll once a second, but notice the workers' exit within 0.1 s
+                if all(proc.poll() is not None for proc in self._procs):
+                    break
+                time.sleep(0.1)
 
     def _live_totals(self) -> dict[str, LabelTotals]:
         merged = hdr.new_histogram()

@@ -14,6 +14,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import json  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -120,6 +121,7 @@ class State:
     queue: Queue
     idle = 0
     allowed_users = 0  # closed model: how many users may run now
+    in_flight = 0
     done = Event()
     tokens: dict[str, str] = {}
     last_login: dict[str, float] = {}
@@ -206,6 +208,13 @@ class GeneratorUser(FastHttpUser):
             State.tokens[identity] = login(identity)  # token expired during a long run
         return ok
 
+    def timed_send(self, op: Operation, seq: int) -> bool:
+        State.in_flight += 1
+        try:
+            return self.send(op, seq)
+        finally:
+            State.in_flight -= 1
+
     @task
     def serve(self) -> None:
         profile = State.plan.profile
@@ -216,7 +225,7 @@ class GeneratorUser(FastHttpUser):
             op = profile.operations[arrival.op_index]
             intended = State.recorder.start + arrival.offset_s
             began = time.time()
-            ok = self.send(op, arrival.seq)
+            ok = self.timed_send(op, arrival.seq)
             State.recorder.request(op.name, intended, began, time.time(), ok)
             State.idle += 1
             return
@@ -227,7 +236,7 @@ class GeneratorUser(FastHttpUser):
             return
         op = self.rng.choices(profile.operations, weights=[o.weight for o in profile.operations])[0]
         began = time.time()
-        ok = self.send(op, self.rng.randrange(1 << 30))
+        ok = self.timed_send(op, self.rng.randrange(1 << 30))
         State.recorder.request(op.name, began, began, time.time(), ok)
         if profile.think_time_s:
             gevent.sleep(profile.think_time_s)
@@ -331,8 +340,8 @@ def run(plan: WorkerPlan) -> None:
     State.done.set()
     # Let in-flight requests finish (bounded by the request timeout), then release the users.
     deadline = time.time() + plan.profile.timeout_s + 1
-    busy = lambda: State.idle < plan.users if plan.profile.model == "open" else False  # noqa: E731
-    while busy() and time.time() < deadline:
+    open_model = plan.profile.model == "open"
+    while (State.in_flight > 0 or (open_model and State.idle < State.next_user_index)) and time.time() < deadline:
         gevent.sleep(0.01)
     for _ in range(plan.users):
         State.queue.put(None)
@@ -344,7 +353,7 @@ def run(plan: WorkerPlan) -> None:
     target = summary_file(plan.out_dir, plan.worker_index)
     target.with_suffix(".tmp").write_text(json.dumps(summary))
     target.with_suffix(".tmp").replace(target)
-    runner.quit()
+    # No runner.quit(): stopping hundreds of users takes a second; main() ends the process at once.
 
 
 def main() -> int:
@@ -358,4 +367,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip interpreter teardown of the gevent hub and idle users: results are on disk
