@@ -1,0 +1,72 @@
+"""Fixtures for the contract suite's own tests: the inventory app and the reference system."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.platforms.base import Identity, Target
+
+REPO = Path(__file__).resolve().parents[2]
+INVENTORY_IDENTITIES = {
+    "ada": Identity(name="ada", username="ada@inventory.test", password="pw-ada-123", tenant="a", role="user"),
+    "bob": Identity(name="bob", username="bob@inventory.test", password="pw-bob-123", tenant="b", role="user"),
+}
+# The contract suite checks conformance, not the rate-limit claim (the security suite does); at the
+# refsys default of 100 requests/min/user most of a fuzzing budget would be spent on 429 answers.
+REFSYS_CONTRACT_ENV = {"REFSYS_RATE_LIMIT": "100000"}
+
+
+@pytest.fixture
+def inventory_app(tmp_path: Path) -> Iterator[Callable[..., Target]]:
+    """Start ``tests/contract/inventory_app.py`` (env overrides as kwargs); returns its Target."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(**env: str) -> Target:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.contract.inventory_app"], cwd=REPO, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+        processes.append(proc)
+        assert proc.stdout is not None
+        base = f"http://127.0.0.1:{int(proc.stdout.readline())}"
+        return Target(base_url=base, openapi_url=f"{base}/openapi.json", identities=dict(INVENTORY_IDENTITIES))
+
+    try:
+        yield start
+    finally:
+        for proc in processes:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def inventory_identities_file(tmp_path: Path) -> Path:
+    path = tmp_path / "identities.yaml"
+    path.write_text(yaml.safe_dump({name: i.model_dump(exclude={"name"}) for name, i in INVENTORY_IDENTITIES.items()}))
+    return path
+
+
+@pytest.fixture
+def refsys() -> Iterator[Callable[..., Target]]:
+    """Start the reference system on the local platform with the given defects; stopped on teardown."""
+    from harness.platforms.local.platform import LocalPlatform
+
+    platforms: list[LocalPlatform] = []
+
+    def start(*defects: str) -> Target:
+        platform = LocalPlatform(defects=list(defects), env=REFSYS_CONTRACT_ENV,
+                                 state_dir=Path(tempfile.mkdtemp(prefix="contract-refsys-")))
+        platforms.append(platform)
+        return platform.start()
+
+    try:
+        yield start
+    finally:
+        for platform in platforms:
+            platform.stop()
