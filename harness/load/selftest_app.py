@@ -1,7 +1,8 @@
 """A tiny FastAPI target with *known* latencies, for the engine's own tests and benchmarks.
 
 - ``GET /fast`` answers at once; ``GET /delay`` sleeps ``delay_ms`` (query, default env
-  ``SELFTEST_DELAY_MS``); ``GET /slow`` sleeps ``SELFTEST_SLOW_MS``.
+  ``SELFTEST_DELAY_MS``) and, given ``seq``, records when it answered; ``GET /slow`` sleeps
+  ``SELFTEST_SLOW_MS``.
 - ``POST /auth/login`` → ``{access_token}``; ``POST /items`` and ``GET /items/{id}`` need it.
 - ``POST /_stall {at_epoch, seconds}`` blocks the whole event loop at that wall-clock time
   (``time.sleep`` on the loop: every in-flight and arriving request waits), and
@@ -29,6 +30,7 @@ app = FastAPI(title="load selftest target")
 _ids = count(1)
 _items: dict[int, dict[str, object]] = {}
 _stalls: list[dict[str, float]] = []
+_completions: dict[int, float] = {}
 _TOKEN = "selftest-token"
 
 
@@ -53,9 +55,11 @@ async def fast() -> dict[str, bool]:
 
 
 @app.get("/delay")
-async def delay(delay_ms: float | None = None) -> dict[str, float]:
+async def delay(delay_ms: float | None = None, seq: int | None = None) -> dict[str, float]:
     wait = delay_ms if delay_ms is not None else float(os.environ.get("SELFTEST_DELAY_MS", "0"))
     await asyncio.sleep(wait / 1000)
+    if seq is not None:
+        _completions[seq] = time.time()  # server-side truth: when the answer left the handler
     return {"slept_ms": wait}
 
 
@@ -103,7 +107,7 @@ async def schedule_stall(body: Stall) -> dict[str, float]:
 
 @app.get("/_stats")
 async def stats() -> dict[str, object]:
-    return {"stalls": _stalls, "items": len(_items)}
+    return {"stalls": _stalls, "items": len(_items), "completions": _completions}
 
 
 @contextmanager
