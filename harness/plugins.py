@@ -51,7 +51,7 @@ def registered_suites() -> dict[str, SuiteSpec]:
     for batch in plugin_manager().hook.harness_register_suites():
         for spec in batch or []:
             suites[spec.name] = spec
-    return dict(sorted(suites.items()))
+    return dict(sorted(suites.items(), key=lambda item: (item[1].order, item[0])))
 
 
 def resolve_suites(names: list[str]) -> list[SuiteSpec]:

@@ -20,3 +20,6 @@ class SuiteSpec(BaseModel):
     path: Path
     description: str = ""
     default_profile: str = "smoke"
+    # Position in a multi-suite run (lower first). Suites that share the target's per-user
+    # budgets (rate limits, quotas) run in this order so their traffic does not collide.
+    order: int = 50
