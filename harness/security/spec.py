@@ -130,6 +130,9 @@ class ApiSpec:
 
     # -- which scheme is which ---------------------------------------------------------
     def uses_bearer(self, op: Operation) -> bool:
+        """Declared bearer/OAuth2 security, or (specs that declare none) an ``Authorization`` header parameter."""
+        if any(p.location == "header" and p.name.lower() == "authorization" for p in op.parameters):
+            return True
         return any(self.schemes.get(s, {}).get("scheme", "").lower() == "bearer"
                    or self.schemes.get(s, {}).get("type") == "oauth2" for s in op.security_schemes)
 

@@ -6,6 +6,7 @@ the identities (so a per-user rate limit is not hit by the probes themselves).
 from __future__ import annotations
 
 import re
+import secrets
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,8 +151,9 @@ def _sqli(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
         return _fail(SQLI, slot, "a single quote breaks the query (5xx) and a doubled quote repairs it",
                      [("quote", quote), ("doubled quote", balanced)])
     # boolean-based: a true condition must not return more than a false one
-    true = sender.send(slot, f"harness-nomatch' OR '1'='1' -- ")
-    false = sender.send(slot, f"harness-nomatch' AND '1'='2' -- ")
+    nomatch = f"hx{secrets.token_hex(4)}"  # fresh per call: no stored text (e.g. from body probes) contains it
+    true = sender.send(slot, f"{nomatch}' OR '1'='1' -- ")
+    false = sender.send(slot, f"{nomatch}' AND '1'='2' -- ")
     if true.is_success and false.is_success and _size(true) > _size(false) and _size(false) <= _size(base):
         return _fail(SQLI, slot, "OR '1'='1' returns more than AND '1'='2' (boolean-based)",
                      [("true condition", true), ("false condition", false)],

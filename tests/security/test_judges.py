@@ -1,0 +1,118 @@
+"""Pure parts of the security library: header/cookie judges, rolling windows, rules, claims, spec lines."""
+
+import json
+
+import httpx
+import pytest
+
+from harness.errors import UsageError
+from harness.model import Severity, Status
+from harness.security.claims import load_claims
+from harness.security.probes.cookies import cookie_problems
+from harness.security.probes.headers import judge_csp, judge_frames, judge_hsts, judge_leakage, judge_referrer
+from harness.security.probes.ratelimit import max_in_rolling_window
+from harness.security.record import fingerprint
+from harness.security.rules import Action, action_for, apply_rules, load_rules
+from harness.security.probes.headers import HSTS
+from harness.security.spec import operation_lines
+
+
+def h(**headers: str) -> httpx.Headers:
+    return httpx.Headers({k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def test_csp_is_judged_by_its_directives_not_its_presence():
+    assert judge_csp(h(content_security_policy="default-src 'none'; frame-ancestors 'none'")) is None
+    weak = judge_csp(h(content_security_policy="default-src * 'unsafe-inline'; script-src 'self' 'unsafe-eval'"))
+    assert "default-src allows *" in weak and "'unsafe-inline'" in weak and "script-src allows 'unsafe-eval'" in weak
+    assert judge_csp(h(content_security_policy="script-src 'self'")) == "no default-src"
+    assert judge_csp(h()) == "no Content-Security-Policy header"
+
+
+def test_hsts_needs_a_year_and_subdomains():
+    assert judge_hsts(h(strict_transport_security="max-age=31536000; includeSubDomains")) is None
+    assert "max-age 86400 < 31536000" in judge_hsts(h(strict_transport_security="max-age=86400; includeSubDomains"))
+    assert judge_hsts(h(strict_transport_security="max-age=63072000")) == "no includeSubDomains"
+
+
+def test_framing_accepts_either_header_or_frame_ancestors():
+    assert judge_frames(h(x_frame_options="DENY")) is None
+    assert judge_frames(h(content_security_policy="default-src 'none'; frame-ancestors 'none'")) is None
+    assert judge_frames(h(x_frame_options="ALLOW-FROM https://x")) is not None
+
+
+def test_referrer_policy_uses_the_last_value_and_leakage_spots_versions():
+    assert judge_referrer(h(referrer_policy="unsafe-url, no-referrer")) is None
+    assert judge_referrer(h(referrer_policy="unsafe-url")) is not None
+    assert judge_leakage(h(server="nginx/1.25.3", x_powered_by="Express")) == "x-powered-by: Express; Server: nginx/1.25.3"
+    assert judge_leakage(h(server="refsys")) is None
+
+
+def test_cookie_flags():
+    good = "__Host-session=abc; HttpOnly; Path=/; SameSite=strict; Secure"
+    assert cookie_problems(good) == []
+    assert cookie_problems("__Host-csrf=t; Path=/; SameSite=strict; Secure") == []  # readable by design
+    problems = cookie_problems("sid=abc; Path=/; SameSite=None")
+    assert problems == ["sid: no Secure", "sid: no HttpOnly", "sid: SameSite=None", "sid: no __Host- prefix"]
+    assert cookie_problems("__Host-a=b; Secure; HttpOnly; SameSite=Lax; Path=/; Domain=example.com") == [
+        "__Host-a: __Host- cookie must have Path=/ and no Domain"]
+
+
+def test_rolling_window_counts_a_fixed_window_boundary_burst():
+    fixed = [0.9 + i * 0.001 for i in range(10)] + [1.0 + i * 0.001 for i in range(10)]  # two windows, 0.1 s apart
+    assert max_in_rolling_window(fixed, 1.0) == 20
+    sliding = [i * 0.1 for i in range(30)]  # 10 per second, evenly
+    assert max_in_rolling_window(sliding, 1.0) == 10
+    assert max_in_rolling_window([], 1.0) == 0
+
+
+def test_rules_from_policy_file(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("severity_threshold: high\nsecurity:\n  rules:\n    security.headers.*: warn\n"
+                      "    security.headers.hsts: ignore\n")
+    rules = load_rules(policy)
+    assert action_for("security.headers.hsts", rules) == Action.IGNORE  # most specific pattern wins
+    assert action_for("security.headers.csp", rules) == Action.WARN
+    assert action_for("security.authz.bola", rules) == Action.FAIL
+    assert load_rules(None) == {}
+    policy.write_text("security: {rules: {security.headers.hsts: maybe}}")
+    with pytest.raises(UsageError, match="not one of fail, warn, ignore"):
+        load_rules(policy)
+
+
+def test_warn_keeps_the_finding_at_low_and_ignore_waives():
+    warned, is_finding = apply_rules(HSTS.failed("no header"), {"security.headers.hsts": Action.WARN})
+    assert (warned.status, warned.severity, is_finding) == (Status.PASS, Severity.LOW, True)
+    assert warned.message == "WARN: no header"
+    ignored, is_finding = apply_rules(HSTS.failed("no header"), {"security.headers.*": Action.IGNORE})
+    assert (ignored.status, is_finding) == (Status.WAIVED, False)
+    passed, is_finding = apply_rules(HSTS.passed("fine"), {"security.headers.*": Action.WARN})
+    assert (passed.status, is_finding) == (Status.PASS, False)
+
+
+def test_fingerprints_depend_on_probe_operation_and_parameter_only():
+    a = HSTS.failed("one message", location="GET /x", parameter="query:q")
+    b = HSTS.failed("another message", location="GET /x", parameter="query:q")
+    c = HSTS.failed("one message", location="GET /x", parameter="query:other")
+    assert fingerprint(a) == fingerprint(b) != fingerprint(c)
+
+
+def test_claims_merge_files_and_overrides(tmp_path):
+    file = tmp_path / "claims.yaml"
+    file.write_text("rate_limit: {limit: 100, window_s: 60, per: user}\n")
+    claims = load_claims([file], overrides={"rate_limit": {"limit": 20, "window_s": 4}})
+    assert (claims.rate_limit.limit, claims.rate_limit.window_s, claims.rate_limit.per) == (20, 4, "user")
+    file.write_text("rate_limit: {limit: -1, window_s: 60}\n")
+    with pytest.raises(UsageError, match="rate_limit.limit"):
+        load_claims([file])
+
+
+def test_operation_lines_point_at_the_method_key():
+    document = {"openapi": "3.1.0", "paths": {"/a": {"get": {}, "post": {}}, "/b/{id}": {"delete": {}}},
+                "components": {"schemas": {"get": {}}}}
+    text = json.dumps(document, indent=2)
+    lines = operation_lines(text)
+    numbered = text.splitlines()
+    assert set(lines) == {"GET /a", "POST /a", "DELETE /b/{id}"}
+    assert numbered[lines["GET /a"] - 1].strip().startswith('"get"')
+    assert numbered[lines["DELETE /b/{id}"] - 1].strip().startswith('"delete"')
