@@ -18,8 +18,8 @@ from chaoslib.exceptions import ActivityFailed
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def run_bounded(fn: Callable[..., Any], timeout_s: float, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` and return its result, or raise ``ActivityFailed`` after ``timeout_s``."""
+def run_bounded(fn: Callable[..., Any], limit_s: float, /, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` and return its result, or raise ``ActivityFailed`` after ``limit_s`` seconds."""
     outcome: dict[str, Any] = {}
 
     def body() -> None:
@@ -30,9 +30,9 @@ def run_bounded(fn: Callable[..., Any], timeout_s: float, *args: Any, **kwargs: 
 
     worker = threading.Thread(target=body, name=f"chaos-activity-{fn.__name__}", daemon=True)
     worker.start()
-    worker.join(timeout_s)
+    worker.join(limit_s)
     if worker.is_alive():
-        raise ActivityFailed(f"{fn.__name__} did not finish within its {timeout_s:g}s hard timeout; "
+        raise ActivityFailed(f"{fn.__name__} did not finish within its {limit_s:g}s hard timeout; "
                              "the runner will roll back and heal the platform")
     if "error" in outcome:
         raise outcome["error"]

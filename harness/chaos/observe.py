@@ -28,7 +28,8 @@ STATE_NAMES = {0: "closed", 1: "open", 2: "half_open"}
 
 @dataclass(frozen=True)
 class Transition:
-    at: float  # wall clock (time.time())
+    at: float  # wall clock (time.time()) of the scrape that saw it
+    after: float  # the replica's previous successful scrape: it happened in (after, at]
     replica: str
     tier: str
     from_state: str
@@ -45,9 +46,11 @@ class SecondCounts:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "gpu:ok" -> n
 
 
-def scrape(url: str, timeout_s: float = 0.5) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(url: str, timeout_s: float = 0.5, client: httpx.Client | None = None
+           ) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Prometheus text at ``url`` as {(sample name, sorted labels): value}."""
-    response = httpx.get(url, timeout=timeout_s, trust_env=False)
+    response = (client.get(url, timeout=timeout_s) if client is not None
+                else httpx.get(url, timeout=timeout_s, trust_env=False))
     response.raise_for_status()
     values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     for family in text_string_to_metric_families(response.text):
@@ -70,17 +73,22 @@ class MetricsSampler:
         self.states: dict[str, dict[str, str]] = {}  # replica -> tier -> last seen state
         self.scrape_errors: dict[str, int] = defaultdict(int)
         self._last: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        self._asked: dict[str, list[float]] = {}  # replica -> when the last two scrapes were sent
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="chaos-metrics-sampler", daemon=True)
+        # one thread per replica: a slow or hung replica must not delay the others' timestamps
+        self._threads = [threading.Thread(target=self._loop, args=(name, url), name=f"chaos-sampler-{name}",
+                                          daemon=True) for name, url in self.replicas.items()]
 
     def start(self) -> MetricsSampler:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     def __enter__(self) -> MetricsSampler:
         return self.start()
@@ -88,23 +96,29 @@ class MetricsSampler:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            started = time.time()
-            for name, url in self.replicas.items():
+    def _loop(self, name: str, url: str) -> None:
+        with httpx.Client(trust_env=False) as client:
+            while not self._stop.is_set():
+                asked = time.time()
                 try:
-                    values = scrape(f"{url}/metrics")
+                    values = scrape(f"{url}/metrics", client=client)
                 except (httpx.HTTPError, ValueError):
-                    self.scrape_errors[name] += 1  # killed, paused or restarting: counters resume later
-                    continue
-                with self._lock:
-                    self._ingest(name, values, started)
-            self._stop.wait(max(self.interval_s - (time.time() - started), 0.0))
+                    with self._lock:
+                        self.scrape_errors[name] += 1  # killed, paused or restarting: counters resume later
+                else:
+                    with self._lock:
+                        self._ingest(name, values, asked, time.time())
+                self._stop.wait(max(self.interval_s - (time.time() - asked), 0.0))
 
-    def _ingest(self, replica: str, values: dict, at: float) -> None:  # type: ignore[type-arg]
+    def _ingest(self, replica: str, values: dict, asked: float, at: float) -> None:  # type: ignore[type-arg]
         previous = self._last.get(replica, {})
         first_scrape = replica not in self._last
         self._last[replica] = values
+        # a scrape emits the transition counters *before* reading the breaker state (which may perform a
+        # due OPEN -> HALF_OPEN), so a transition seen now happened after the scrape before the previous one
+        earlier = self._asked.setdefault(replica, [asked, asked])
+        after = earlier[0]
+        self._asked[replica] = [earlier[1], asked]
         bucket = self.seconds[int(at)]
         for (name, labels), value in values.items():
             if name not in (TRANSITIONS, ANALYSES, CALLS):
@@ -120,7 +134,7 @@ class MetricsSampler:
                 continue
             label = dict(labels)
             if name == TRANSITIONS:
-                self.transitions.extend(Transition(at, replica, label["tier"], label["from_state"], label["to_state"])
+                self.transitions.extend(Transition(at, after, replica, label["tier"], label["from_state"], label["to_state"])
                                         for _ in range(delta))
             elif name == ANALYSES:
                 bucket.analyses += delta
@@ -159,15 +173,19 @@ _ORDER_IN_ONE_SCRAPE = {("open", "half_open"): 0, ("half_open", "closed"): 1, ("
                         ("closed", "open"): 2}
 
 
-def open_durations(transitions: list[Transition], tier: str) -> list[float]:
-    """How long each OPEN phase of ``tier`` lasted, per replica (the breaker's reset delay)."""
-    durations: list[float] = []
-    opened: dict[str, float] = {}
+def open_durations(transitions: list[Transition], tier: str) -> list[tuple[float, float]]:
+    """Bounds (shortest, longest) of how long each OPEN phase of ``tier`` lasted (the breaker's reset delay).
+
+    Each transition is only known to lie between two scrapes, so a phase's duration is an interval.
+    """
+    durations: list[tuple[float, float]] = []
+    opened: dict[str, Transition] = {}
     for event in sorted(transitions, key=lambda e: (e.at, _ORDER_IN_ONE_SCRAPE.get((e.from_state, e.to_state), 1))):
         if event.tier != tier:
             continue
         if event.to_state == "open":
-            opened[event.replica] = event.at
+            opened[event.replica] = event
         elif event.from_state == "open" and event.to_state == "half_open" and event.replica in opened:
-            durations.append(event.at - opened.pop(event.replica))
+            start = opened.pop(event.replica)
+            durations.append((max(event.after - start.at, 0.0), event.at - start.after))
     return durations

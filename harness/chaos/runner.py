@@ -170,7 +170,7 @@ class ChaosRunner:
         transitions = session.sampler.transitions_between(wall_start, wall_start + last + 5)
         report.transitions = [f"{t.at - wall_start:.2f}s {t.replica} {t.tier}: {t.from_state}->{t.to_state}"
                               for t in transitions]
-        report.open_durations_s = {tier: [round(d, 3) for d in open_durations(transitions, tier)]
+        report.open_durations_s = {tier: [(round(lo, 3), round(hi, 3)) for lo, hi in open_durations(transitions, tier)]
                                    for tier in ("gpu", "cpu")}
         by_phase = {}
         for phase, (a, b) in {"before": (1, fault_start), "during": (fault_start, fault_end + 1),

@@ -1,0 +1,30 @@
+"""Run one chaos experiment against the platform and record what it showed as Checks.
+
+Steady state failing before any fault makes the suite inconclusive (not a failure); a guardrail
+abort sets the run's ``aborted_reason`` (exit code 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.chaos.runner import ChaosRunner
+
+
+def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
+                    harness_run: Any, record_check: Any) -> None:
+    runner = ChaosRunner(harness_platform, harness_target, out_dir=harness_run.run_dir / "chaos",
+                         allow_hosts=harness_config.allow_hosts, load_workers=harness_config.load_workers,
+                         seed=harness_config.seed or 1)
+    report = runner.run(experiment_path)
+    for injection in report.injections:
+        harness_run.add_fault(injection)
+    suite = harness_run.suite("chaos")
+    suite.artifacts.extend(report.artifacts)
+    if report.inconclusive:
+        suite.inconclusive = suite.inconclusive or report.inconclusive
+    if report.aborted:
+        harness_run.result.aborted_reason = f"chaos experiment {report.name}: {report.aborted}"
+    for check in report.checks():
+        record_check(**check)
