@@ -44,15 +44,29 @@ def tiny_server() -> Iterator[int]:
         proc.wait(5)
 
 
-@pytest.fixture
-def tiny_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
-    """The full local topology (edges, LB, 2 replicas, 2 inference tiers) with tiny stand-in services."""
-    platform = LocalPlatform(state_dir=tmp_path / "state", commands={"inference": TINY, "gateway": TINY})
+@pytest.fixture(scope="module")
+def _module_tiny_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("state"), commands={"inference": TINY, "gateway": TINY})
     try:
         platform.start()
         yield platform
     finally:
         platform.stop()
+
+
+@pytest.fixture
+def tiny_platform(_module_tiny_platform: LocalPlatform) -> Iterator[LocalPlatform]:
+    """The full local topology (edges, LB, 2 replicas, 2 inference tiers) with tiny stand-in services.
+
+    Shared by a test module (starting it costs seconds); every test gets it back healthy:
+    faults cleared, killed components restarted, both replicas in the LB rotation.
+    """
+    yield _module_tiny_platform
+    _module_tiny_platform.clear_all_faults()
+    deadline = time.monotonic() + 5
+    while not all(b["healthy"] for b in _module_tiny_platform.lb_backends().values()):
+        assert time.monotonic() < deadline, "replicas did not come back into the LB rotation"
+        time.sleep(0.1)
 
 
 def port_is_free(port: int) -> bool:

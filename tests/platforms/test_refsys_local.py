@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -60,31 +61,33 @@ def test_refsys_postgres_and_redis(tmp_path: Path) -> None:
     assert not any(Path(d).exists() for d in platform._data_dirs)
 
 
-def test_gateway_restart_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    platform = LocalPlatform(state_dir=tmp_path, replicas=1)
-    target = platform.start()
+@pytest.fixture(scope="module")
+def single_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("state"), replicas=1)
     try:
-        ident = target.identities["acme_user"]
-        headers = {"Authorization": f"Bearer {login(target.base_url, ident.username, ident.password)}"}
-        created = httpx.post(f"{target.base_url}/analyses", json={"text": "durable"}, headers=headers, timeout=5)
-        assert created.status_code == 201
-        platform.kill("gateway-1")
-        platform.restart("gateway-1")
-        time.sleep(0.7)  # the LB's next health check marks the replica up again
-        got = httpx.get(f"{target.base_url}/analyses/{created.json()['id']}", headers=headers, timeout=5)
-        assert got.status_code == 200 and got.json()["text"] == "durable"
+        platform.start()
+        yield platform
     finally:
         platform.stop()
 
 
-def test_gpu_loss_through_the_platform(tmp_path: Path) -> None:
-    platform = LocalPlatform(state_dir=tmp_path)
-    platform.start()
-    try:
-        gpu_url = platform._target.extra["components"]["inference-gpu"]  # type: ignore[union-attr]
-        platform.set_gpu_count(0)
-        assert httpx.get(f"{gpu_url}/readyz", timeout=2).status_code == 503
-        platform.clear_all_faults()
-        assert httpx.get(f"{gpu_url}/readyz", timeout=2).status_code == 200
-    finally:
-        platform.stop()
+def test_gateway_restart_loses_no_acknowledged_write(single_replica: LocalPlatform) -> None:
+    target = single_replica._target
+    assert target is not None
+    ident = target.identities["acme_user"]
+    headers = {"Authorization": f"Bearer {login(target.base_url, ident.username, ident.password)}"}
+    created = httpx.post(f"{target.base_url}/analyses", json={"text": "durable"}, headers=headers, timeout=5)
+    assert created.status_code == 201
+    single_replica.kill("gateway-1")  # a crash right after the acknowledgement
+    single_replica.restart("gateway-1")
+    time.sleep(0.7)  # the LB's next health check marks the replica up again
+    got = httpx.get(f"{target.base_url}/analyses/{created.json()['id']}", headers=headers, timeout=5)
+    assert got.status_code == 200 and got.json()["text"] == "durable"
+
+
+def test_gpu_loss_through_the_platform(single_replica: LocalPlatform) -> None:
+    gpu_url = single_replica._target.extra["components"]["inference-gpu"]  # type: ignore[union-attr]
+    single_replica.set_gpu_count(0)
+    assert httpx.get(f"{gpu_url}/readyz", timeout=2).status_code == 503
+    single_replica.clear_all_faults()
+    assert httpx.get(f"{gpu_url}/readyz", timeout=2).status_code == 200
