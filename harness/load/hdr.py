@@ -48,14 +48,16 @@ class LatencyStats(BaseModel):
     max_ms: float | None = None
 
     @classmethod
-    def of(cls, histogram: HdrHistogram) -> LatencyStats:
+    def of(cls, histogram: HdrHistogram, *, mean: bool = True) -> LatencyStats:
+        """Percentiles in one pass over the buckets; ``mean`` costs another full pass (skip it per second)."""
         count = histogram.get_total_count()
         if count == 0:
             return cls()
-        values = {f"{name}_ms": histogram.get_value_at_percentile(p) / 1000 for name, p in PERCENTILES.items()}
+        by_percentile = histogram.get_percentile_to_value_dict(list(PERCENTILES.values()))
+        values = {f"{name}_ms": by_percentile[p] / 1000 for name, p in PERCENTILES.items()}
         return cls(
             count=count,
-            mean_ms=histogram.get_mean_value() / 1000,
+            mean_ms=histogram.get_mean_value() / 1000 if mean else None,
             max_ms=histogram.get_max_value() / 1000,
             **values,
         )

@@ -216,12 +216,12 @@ class LoadRun:
         totals: dict[str, LabelTotals] = {}
         requests = errors = dropped = 0
         for label, (req, err, drop, histogram) in self._reader.totals.items():
-            totals[label] = LabelTotals(requests=req, errors=err, dropped=drop, latency=hdr.LatencyStats.of(histogram),
+            totals[label] = LabelTotals(requests=req, errors=err, dropped=drop, latency=hdr.LatencyStats.of(histogram, mean=False),
                                         scheduled_rate=self._scheduled_rate(label))
             merged.add(histogram)
             requests, errors, dropped = requests + req, errors + err, dropped + drop
         totals[ALL] = LabelTotals(requests=requests, errors=errors, dropped=dropped,
-                                  latency=hdr.LatencyStats.of(merged), scheduled_rate=self._scheduled_rate(ALL))
+                                  latency=hdr.LatencyStats.of(merged, mean=False), scheduled_rate=self._scheduled_rate(ALL))
         return totals
 
     def _scheduled_rate(self, label: str) -> float:

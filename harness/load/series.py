@@ -88,6 +88,6 @@ class SeriesReader:
 
 def _row(second: int, label: str, bucket: list[Any]) -> LoadSecond:
     requests, errors, dropped, histogram = bucket
-    stats = hdr.LatencyStats.of(histogram)
+    stats = hdr.LatencyStats.of(histogram, mean=False)
     return LoadSecond(t=float(second), label=label, requests=requests, errors=errors, dropped=dropped,
                       rate=float(requests), p50_ms=stats.p50_ms, p95_ms=stats.p95_ms, p99_ms=stats.p99_ms)

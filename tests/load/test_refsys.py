@@ -1,0 +1,72 @@
+"""The load suite's promises against the reference system on the local platform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from harness.load import load_profile, run_load
+from harness.load.result import LoadResult
+from harness.model import Status
+from harness.platforms.base import Target
+
+local = pytest.importorskip("harness.platforms.local.platform")
+
+pytestmark = pytest.mark.integration
+
+# Load tests measure capacity, not the per-user rate limiter (the security suite checks that).
+UNLIMITED = {"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"}
+
+
+@contextmanager
+def refsys(tmp_path: Path, *defects: str) -> Iterator[tuple[object, Target]]:
+    platform = local.LocalPlatform(defects=defects, state_dir=tmp_path / "state", env=UNLIMITED)
+    with platform as target:
+        yield platform, target
+
+
+def statuses(result: LoadResult) -> dict[str, Status]:
+    return {check.id: check.status for check in result.to_checks()}
+
+
+def test_smoke_passes_on_a_clean_refsys(tmp_path: Path) -> None:
+    with refsys(tmp_path) as (_, target):
+        result = run_load(load_profile("smoke"), target, out_dir=tmp_path / "load")
+    failed = {cid: s for cid, s in statuses(result).items() if s is not Status.PASS}
+    assert not failed, (failed, result.summary())
+    assert result.requests == 300 and result.errors == 0
+
+
+def test_slow_endpoint_fails_the_list_threshold(tmp_path: Path) -> None:
+    with refsys(tmp_path, "slow_endpoint") as (_, target):
+        result = run_load(load_profile("smoke"), target, out_dir=tmp_path / "load")
+    verdicts = statuses(result)
+    assert verdicts["load.smoke.p95.list_analyses"] is Status.FAIL
+    assert verdicts["load.smoke.p95.get_analysis"] is Status.PASS
+    assert verdicts["load.smoke.p95.create_analysis"] is Status.PASS
+    assert result.labels["list_analyses"].latency.p50_ms > 700  # the defect adds ~800 ms
+
+
+def short_soak(platform: object, target: Target, out_dir: Path) -> LoadResult:
+    soak = load_profile("soak", {"stages.0.duration_s": 15, "stages.0.rate": 30})
+    return run_load(soak, target, out_dir=out_dir, watch_pids={"gateway-1": platform.pid("gateway-1")})  # type: ignore[attr-defined]
+
+
+def test_memory_leak_shows_as_an_rss_trend_in_a_short_soak(tmp_path: Path) -> None:
+    with refsys(tmp_path, "memory_leak") as (platform, target):
+        leaking = short_soak(platform, target, tmp_path / "leak")
+    [rss] = [t for t in leaking.trends if t.name == "rss.gateway-1"]
+    assert rss.points >= 10
+    assert not rss.passed, rss
+    assert statuses(leaking)["load.soak.trend.rss.gateway-1"] is Status.FAIL
+
+
+@pytest.mark.slow
+def test_clean_refsys_has_a_flat_rss_trend(tmp_path: Path) -> None:
+    with refsys(tmp_path) as (platform, target):
+        clean = short_soak(platform, target, tmp_path / "clean")
+    [rss] = [t for t in clean.trends if t.name == "rss.gateway-1"]
+    assert rss.passed, rss
