@@ -11,6 +11,10 @@ limit moves them back to the parent and deletes the child.
   ``cpu.cfs_quota_us``/``cpu.cfs_period_us`` and ``memory.limit_in_bytes``).
 
 When neither is usable, ``CgroupUnavailable`` (a ``NotImplementedError``) says why.
+
+Two steps so the undo log can record a limit before it exists: ``plan_limit`` picks the cgroup
+paths (nothing is touched), ``apply_limit`` creates them and moves the processes;
+``remove_limit`` is idempotent and safe on a plan that was never applied.
 """
 
 from __future__ import annotations
@@ -158,7 +162,7 @@ def apply_limit(limit: CgroupLimit, pids: list[int], *, cpu_percent: float | Non
 
 def remove_limit(limit: CgroupLimit) -> None:
     """Move every process back to its parent cgroup and delete the limit's cgroups (idempotent)."""
-    for cgroup_dir, parent in zip(limit.dirs, limit.parents):
+    for cgroup_dir, parent in zip(limit.dirs, limit.parents, strict=True):
         cgroup = Path(cgroup_dir)
         if not cgroup.exists():
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from harness.errors import UsageError
 
 console = Console()
 
-StateDirOption = Annotated[Optional[Path], typer.Option("--state-dir", help="where the platform's state lives "
+StateDirOption = Annotated[Path | None, typer.Option("--state-dir", help="where the platform's state lives "
                                                         "(default $HARNESS_STATE_DIR or ./.harness)")]
 
 
@@ -36,7 +36,7 @@ def up(
     defects: Annotated[str, typer.Option(help="comma-separated defect switches, e.g. bola,weak_csp")] = "",
     replicas: Annotated[int, typer.Option(help="gateway replicas behind the load balancer")] = 2,
     state_dir: StateDirOption = None,
-    log_dir: Annotated[Optional[Path], typer.Option(help="component logs (default <state-dir>/logs)")] = None,
+    log_dir: Annotated[Path | None, typer.Option(help="component logs (default <state-dir>/logs)")] = None,
     startup_timeout: Annotated[float, typer.Option(help="seconds to wait for readiness")] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the target as JSON instead of tables")] = False,
 ) -> None:

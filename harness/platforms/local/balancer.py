@@ -82,7 +82,7 @@ class RoundRobinBalancer:
         for backend in self._candidates():
             try:
                 up_reader, up_writer = await asyncio.wait_for(backend.link.open_upstream(), self.connect_timeout_s)
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 self._mark(backend, healthy=False)
                 continue
             backend.sessions.add(writer)
@@ -105,7 +105,8 @@ class RoundRobinBalancer:
         url = f"http://127.0.0.1:{backend.link.listen_port}{self.health_path}"
         try:
             # a fresh connection each time: the check must prove the replica still accepts
-            async with httpx.AsyncClient(timeout=self.timeout_s, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            async with httpx.AsyncClient(timeout=self.timeout_s, limits=httpx.Limits(max_keepalive_connections=0),
+                                         trust_env=False) as client:
                 response = await client.get(url)
             ok = response.status_code == 200
         except (httpx.HTTPError, OSError):

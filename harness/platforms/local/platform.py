@@ -33,8 +33,7 @@ from harness.platforms.base import Identity, Platform, Target
 from harness.platforms.local import procs
 from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, LinkSpec
 from harness.platforms.local.links import LinkControl
-from harness.platforms.local.state import (EdgeInfo, PlatformState, default_state_dir, read_state, remove_state,
-                                           write_state)
+from harness.platforms.local.state import EdgeInfo, PlatformState, default_state_dir, read_state, remove_state, write_state
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
 from harness.undo import UndoLog, undo_pending
 
@@ -144,7 +143,7 @@ class LocalPlatform(Platform):
         link_names = [f"{gw}->{dep}" for gw in self._gateway_names for dep in ("inference-gpu", "inference-cpu", *backing)]
         lb_link_names = [f"lb->{gw}" for gw in self._gateway_names]
         picked = free_ports(len(names) + len(link_names) + len(lb_link_names))
-        ports = dict(zip([*names, *link_names, *lb_link_names], picked))
+        ports = dict(zip([*names, *link_names, *lb_link_names], picked, strict=True))
         deadline = started + self.startup_timeout_s
 
         # 1. backing services and inference (no dependencies), and both edge processes
@@ -251,9 +250,10 @@ class LocalPlatform(Platform):
         last = ""
         while time.monotonic() < deadline:
             try:
-                backends = httpx.get(f"{control}/lb", timeout=1.0).json()["backends"]
-                if all(b["healthy"] for b in backends.values()) and httpx.get(f"{lb_url}/healthz", timeout=1.0).status_code == 200:
-                    return
+                backends = httpx.get(f"{control}/lb", timeout=1.0, trust_env=False).json()["backends"]
+                if all(b["healthy"] for b in backends.values()):
+                    if httpx.get(f"{lb_url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
+                        return
                 last = f"backends: {backends}"
             except (httpx.HTTPError, KeyError, ValueError) as exc:
                 last = str(exc)
@@ -382,7 +382,7 @@ class LocalPlatform(Platform):
 
     def lb_backends(self) -> dict[str, Any]:
         """The balancer's view of the replicas (healthy flags, pinned sessions)."""
-        return httpx.get(f"{self._edges['lb'].control_url}/lb", timeout=2.0).json()["backends"]
+        return httpx.get(f"{self._edges['lb'].control_url}/lb", timeout=2.0, trust_env=False).json()["backends"]
 
     # -- faults ------------------------------------------------------------------------------
     def kill(self, component: str) -> None:
@@ -422,7 +422,8 @@ class LocalPlatform(Platform):
     def set_gpu_count(self, n: int) -> None:
         """Change the GPUs inference-gpu sees (0 = GPU loss), via its loopback admin endpoint."""
         port = self.supervisor.states[self._component("inference-gpu")].port
-        response = httpx.post(f"http://127.0.0.1:{port}/admin/gpus", json={"count": n}, timeout=5.0)
+        response = httpx.post(f"http://127.0.0.1:{port}/admin/gpus", json={"count": n}, timeout=5.0,
+                              trust_env=False)
         if response.status_code >= 400:
             raise PlatformError(f"inference-gpu refused GPU count {n}: {response.status_code} {response.text[:200]}")
         self._gpus_changed = n != DEFAULT_GPUS
@@ -441,7 +442,7 @@ class LocalPlatform(Platform):
                 self.supervisor.start(self.supervisor.specs[name])
                 self.supervisor.wait_ready([name], self.startup_timeout_s)
         for info in self._edges.values():
-            httpx.post(f"{info.control_url}/faults/clear", timeout=5.0).raise_for_status()
+            httpx.post(f"{info.control_url}/faults/clear", timeout=5.0, trust_env=False).raise_for_status()
         for undo_id in self._active_link_faults.values():
             self.undo.done(undo_id)
         self._active_link_faults.clear()
