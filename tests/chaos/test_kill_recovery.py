@@ -1,0 +1,118 @@
+"""SIGKILL the harness mid-experiment, then start again: nothing it did may survive.
+
+Each round runs the runner in a child process (its own process group, like a shell job) against
+its own local platform, kills it with SIGKILL at a random moment (before, between or after the
+fault injections), then does what every harness start does first - ``undo_pending`` - and checks
+that no process of the killed run, no paused process, no cgroup and no pending undo entry remain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.undo import UNDO_FILE, UndoLog, undo_pending
+
+REPO = Path(__file__).resolve().parents[2]
+ROUNDS = 10
+
+
+def processes_of(pid: int) -> list[psutil.Process]:
+    """The harness child, its descendants (load workers) and every component it recorded."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def components_from_undo_log(state_dir: Path) -> tuple[list[tuple[int, float]], list[str]]:
+    """(pid, create_time) of started processes and cgroup dirs, as the killed run wrote them down."""
+    procs, cgroups = [], []
+    path = state_dir / UNDO_FILE
+    for raw in path.read_text().splitlines() if path.exists() else []:
+        line = json.loads(raw)
+        data = line.get("data", {})
+        if "pid" in data and data.get("create_time"):
+            procs.append((data["pid"], data["create_time"]))
+        cgroups += data.get("dirs", [])
+    return procs, cgroups
+
+
+def alive(pid: int, create_time: float) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return abs(proc.create_time() - create_time) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line.strip())
+        if line.startswith(prefix):
+            return seen
+    raise AssertionError(f"child never printed {prefix!r}; got {seen}")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
+    rng = random.Random(os.environ.get("HARNESS_SEED", "7"))
+    for round_no in range(ROUNDS):
+        state_dir, out_dir = tmp_path / f"state-{round_no}", tmp_path / f"out-{round_no}"
+        child = subprocess.Popen([sys.executable, "-m", "tests.chaos.killable_run", str(state_dir), str(out_dir)],
+                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                 start_new_session=True)
+        survivors: list[psutil.Process] = []
+        try:
+            wait_for_line(child, "READY", 60)
+            # kill points: while load starts, between injections, or with every fault on
+            injections_to_wait = rng.randint(0, 4)
+            if injections_to_wait:
+                wait_for_line(child, f"INJECTED", 30)
+                for _ in range(injections_to_wait - 1):
+                    wait_for_line(child, "INJECTED", 10)
+            time.sleep(rng.uniform(0.0, 1.5))
+            survivors = [p for p in processes_of(child.pid) if p.pid != child.pid]
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=10)
+            recorded, cgroup_dirs = components_from_undo_log(state_dir)
+
+            undone = undo_pending(state_dir)  # what the next `harness` start does first
+
+            assert not [u for u in undone if u.startswith("FAILED")], undone
+            assert UndoLog(state_dir).pending() == [], "every logged fault and process was undone"
+            left = [pid for pid, ct in recorded if alive(pid, ct)]
+            assert not left, f"round {round_no}: recorded processes still alive: {left}"
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+                                                      for p in survivors):
+                time.sleep(0.1)
+            orphans = [p.pid for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+            assert not orphans, f"round {round_no}: orphans of the killed harness: {orphans}"
+            assert not [d for d in cgroup_dirs if Path(d).exists()], "cgroup limits removed"
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(timeout=10)
+            for proc in survivors:  # never leave anything running, even when an assertion failed
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+            undo_pending(state_dir)
