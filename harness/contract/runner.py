@@ -26,6 +26,7 @@ import schemathesis
 from schemathesis.engine import events, from_schema
 
 from harness.contract.auth import wfc_auth_config
+from harness.contract.chain import chained_reproduction
 from harness.contract.findings import FailureRecord, case_shape, merge_duplicates, replayable_curl
 from harness.contract.profile import KNOWN_CHECKS, ContractProfile
 from harness.contract.spec import SpecReport, load_spec
@@ -209,6 +210,9 @@ def _failure_record(recorder: Any, case_id: str, case: Any, check: Any, phase: s
     steps = [replayable_curl(step.curl, _identity_of(recorder, step.case_id)) for step in info.steps]
     if not steps:
         steps = [replayable_curl(info.code_sample, getattr(case, "auth_identity", None))]
+    ancestors = _ancestors(recorder, case_id) if len(steps) == 1 else []
+    if ancestors:  # found by following links: re-create what the request depends on
+        steps = chained_reproduction([*ancestors, (steps[0], None)])
     response = recorder.find_response(case_id=case_id)
     excerpt = ""
     if response is not None:
@@ -231,6 +235,21 @@ def _failure_record(recorder: Any, case_id: str, case: Any, check: Any, phase: s
         response_excerpt=excerpt,
         elapsed_ms=round(response.elapsed * 1000, 1) if response is not None and response.elapsed else None,
     )
+
+
+def _ancestors(recorder: Any, case_id: str) -> list[tuple[str, str | None]]:
+    """(curl, response body) of the requests whose responses fed this one through links, oldest first."""
+    chain: list[tuple[str, str | None]] = []
+    node = recorder.cases.get(case_id)
+    while node is not None and node.parent_id is not None and len(chain) < 10:
+        parent_id = node.parent_id
+        node = recorder.cases.get(parent_id)
+        if node is None:
+            break
+        response = recorder.find_response(case_id=parent_id)
+        body = response.text if response is not None else None
+        chain.append((replayable_curl(node.value.as_curl_command(), node.value.auth_identity), body))
+    return chain[::-1]
 
 
 def _identity_of(recorder: Any, case_id: str) -> str | None:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -35,6 +36,7 @@ def inventory_app(tmp_path: Path) -> Iterator[Callable[..., Target]]:
         processes.append(proc)
         assert proc.stdout is not None
         base = f"http://127.0.0.1:{int(proc.stdout.readline())}"
+        httpx.get(f"{base}/healthz", timeout=10).raise_for_status()  # answered once uvicorn serves
         return Target(base_url=base, openapi_url=f"{base}/openapi.json", identities=dict(INVENTORY_IDENTITIES))
 
     try:

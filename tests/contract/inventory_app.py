@@ -123,6 +123,7 @@ def healthz(request: Request) -> dict[str, str]:
 def main() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections queue until uvicorn serves, so the printed port is usable at once
     print(sock.getsockname()[1], flush=True)  # the parent reads the chosen port
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

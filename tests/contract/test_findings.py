@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import schemathesis
 
+from harness.contract.chain import chained_reproduction
 from harness.contract.findings import FailureRecord, case_shape, merge_duplicates, replayable_curl, to_finding
 from harness.model import Severity
 
@@ -67,3 +68,13 @@ def test_curl_gets_a_token_placeholder_and_cookie_flag_that_survive_redaction() 
 def test_security_checks_carry_owasp_and_cwe() -> None:
     finding = to_finding(record(check="ignored_auth", severity="critical"), "contract.post_items.ignored_auth")
     assert finding.owasp == ["API2:2023 Broken Authentication"] and finding.cwe == ["CWE-287"]
+
+
+def test_a_linked_failure_replays_its_parent_and_captures_the_id_it_used() -> None:
+    create = "# log in as ada and export HARNESS_TOKEN=<access_token>\ncurl -X POST -d '{\"name\": \"a\"}' http://h/items"
+    read = "curl -X GET http://h/items/it_0123456789"
+    curls = chained_reproduction([(create, '{"id": "it_0123456789", "name": "a"}'), (read, None)])
+    assert curls[0].splitlines()[0].startswith("# log in as ada")
+    assert "STEP1_BODY=$(command curl -X POST" in curls[0]
+    assert """STEP1_0=$(printf '%s' "$STEP1_BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')""" in curls[0]
+    assert curls[1] == 'curl -X GET http://h/items/"${STEP1_0}"'
