@@ -245,10 +245,16 @@ class GeneratorUser(FastHttpUser):
 def dispatch_open(stop: Event) -> int:
     """Hand each arrival to an idle user at its intended time; count it dropped if none is idle."""
     recorder, ops = State.recorder, State.plan.profile.operations
-    scheduled = 0
+    scheduled = due_in_a_row = 0
     for arrival in arrivals(State.plan.profile, State.plan.worker_index, State.plan.workers):
         delay = recorder.start + arrival.offset_s - time.time()
-        gevent.sleep(delay if delay > 0 else 0)  # sleep(0) still yields when behind schedule
+        if delay > 0:
+            gevent.sleep(delay)
+            due_in_a_row = 0
+        else:  # already due: dispatch a small batch before yielding to the users (cheaper at high rates)
+            due_in_a_row += 1
+            if due_in_a_row % 16 == 0:
+                gevent.sleep(0)
         if stop.is_set():
             break
         scheduled += 1
