@@ -39,21 +39,24 @@ def cpu() -> Iterator[InferenceProcess]:
 
 @pytest.fixture(scope="module")
 def slow_gpu() -> Iterator[InferenceProcess]:
-    """Two GPUs with 20x latency (>= 300 ms), so concurrent requests really overlap."""
-    with InferenceProcess("gpu", env={"INFERENCE_LATENCY_SCALE": "20"}) as process:
+    """Two GPUs with 40x latency (>= 600 ms), so concurrent requests surely overlap."""
+    with InferenceProcess("gpu", env={"INFERENCE_LATENCY_SCALE": "40"}) as process:
         yield process
 
 
-def metric_samples(base_url: str, name: str) -> dict[str, float]:
-    """``{gpu-or-device label: value}`` of one metric scraped from ``/metrics``."""
+def scrape(base_url: str) -> dict[str, dict[str, float]]:
+    """One consistent ``/metrics`` snapshot: ``{metric: {gpu-or-device label: value}}``."""
     text = httpx.get(base_url + "/metrics", trust_env=False).text
-    found: dict[str, float] = {}
+    found: dict[str, dict[str, float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == name:
-                key = sample.labels.get("gpu") or sample.labels.get("device") or sample.labels.get("tier", "")
-                found[key] = sample.value
+            key = sample.labels.get("gpu") or sample.labels.get("device") or sample.labels.get("tier", "")
+            found.setdefault(sample.name, {})[key] = sample.value
     return found
+
+
+def metric_samples(base_url: str, name: str) -> dict[str, float]:
+    return scrape(base_url).get(name, {})
 
 
 def metric_value(base_url: str, name: str, **labels: str) -> float | None:
@@ -101,16 +104,16 @@ async def test_dcgm_gauges_follow_concurrent_requests(slow_gpu: InferenceProcess
 
     async with httpx.AsyncClient(base_url=slow_gpu.url, trust_env=False) as client:
         calls = [asyncio.create_task(client.post("/v1/infer", json={"text": text})) for _ in range(6)]
-        busy: dict[str, float] = {}
-        for _ in range(100):  # until all six hold a slot (each lasts >= 300 ms)
-            busy = await asyncio.to_thread(metric_samples, slow_gpu.url, "refsys_inference_slots_busy")
-            if sum(busy.values()) == 6:
+        snapshot: dict[str, dict[str, float]] = {}
+        for _ in range(200):  # until all six hold a slot (each lasts >= 600 ms)
+            snapshot = await asyncio.to_thread(scrape, slow_gpu.url)
+            if sum(snapshot["refsys_inference_slots_busy"].values()) == 6:
                 break
             await asyncio.sleep(0.01)
-        used = await asyncio.to_thread(metric_samples, slow_gpu.url, "DCGM_FI_DEV_FB_USED")
-        free = await asyncio.to_thread(metric_samples, slow_gpu.url, "DCGM_FI_DEV_FB_FREE")
-        util = await asyncio.to_thread(metric_samples, slow_gpu.url, "DCGM_FI_DEV_GPU_UTIL")
         responses = await asyncio.gather(*calls)
+
+    busy, used = snapshot["refsys_inference_slots_busy"], snapshot["DCGM_FI_DEV_FB_USED"]
+    free, util = snapshot["DCGM_FI_DEV_FB_FREE"], snapshot["DCGM_FI_DEV_GPU_UTIL"]
 
     assert busy == {"gpu:0": 3, "gpu:1": 3}, "requests are spread over the least busy GPU"
     assert used == {"0": WEIGHTS_MIB + 3 * per_request, "1": WEIGHTS_MIB + 3 * per_request}
