@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def inventory_identities_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def refsys() -> Iterator[Callable[..., Target]]:
+def refsys(tmp_path: Path) -> Iterator[Callable[..., Target]]:
     """Start the reference system on the local platform with the given defects; stopped on teardown."""
     from harness.platforms.local.platform import LocalPlatform
 
@@ -63,7 +62,7 @@ def refsys() -> Iterator[Callable[..., Target]]:
 
     def start(*defects: str) -> Target:
         platform = LocalPlatform(defects=list(defects), env=REFSYS_CONTRACT_ENV,
-                                 state_dir=Path(tempfile.mkdtemp(prefix="contract-refsys-")))
+                                 state_dir=tmp_path / f"refsys-{len(platforms)}")
         platforms.append(platform)
         return platform.start()
 
