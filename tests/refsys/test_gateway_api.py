@@ -139,6 +139,17 @@ async def test_defect_contract_drift_breaks_the_published_schema(make_gateway: A
     fetched = (await gw.client.get(f"/analyses/{created['id']}", headers=alice)).json()
     assert isinstance(fetched["created_at"], float)
     assert schema_errors(spec, "Analysis", fetched)
+    assert isinstance(created["created_at"], float)  # the create response drifts too: one request reproduces it
+    assert schema_errors(spec, "Analysis", created)
+
+
+async def test_unusual_but_printable_unicode_is_accepted(make_gateway: Any) -> None:
+    """Found by the contract suite: format/private-use characters in the first word used to cause a 500."""
+    gw = await make_gateway()
+    alice = await gw.auth()
+    for text in ("\u00adsoft hyphen first", "\ue000 private use", "\u0378 unassigned", "emoji \U0001f600"):
+        response = await gw.client.post("/analyses", json={"text": text}, headers=alice)
+        assert response.status_code == 201, (text, response.text)
 
 
 async def test_defect_500_on_edge_input(make_gateway: Any) -> None:
