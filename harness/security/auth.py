@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,14 @@ class Tokens:
     refresh: str | None
     expires_in: float | None
     raw: dict[str, Any] = field(default_factory=dict)
+    obtained_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def stale(self) -> bool:
+        """Close enough to expiry that a probe could see a 401 for the wrong reason."""
+        if not self.expires_in:
+            return False
+        return time.monotonic() >= self.obtained_at + max(self.expires_in - 1.0, self.expires_in * 0.5)
 
 
 @dataclass
@@ -102,7 +111,8 @@ class Identities:
         return list(self.target.identities.values())
 
     def tokens(self, identity: Identity) -> Tokens:
-        if identity.name not in self._tokens:
+        cached = self._tokens.get(identity.name)
+        if cached is None or cached.stale:
             self._tokens[identity.name] = login(self.client, self.target.login_path, identity)
         return self._tokens[identity.name]
 

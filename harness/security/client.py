@@ -24,15 +24,34 @@ class ProbeClient:
     """An ``httpx.Client`` that only talks to allowed hosts and stops after ``max_requests``."""
 
     def __init__(self, base_url: str, *, allow_hosts: Iterable[str] = (), max_requests: int = 3000,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, max_retry_after_s: float = 5.0, max_total_wait_s: float = 60.0) -> None:
         ensure_allowed(base_url, allow_hosts)  # before any request is sent
         self.base_url = base_url.rstrip("/")
         self.max_requests = max_requests
         self.sent = 0
+        self.max_retry_after_s = max_retry_after_s  # honour a 429's Retry-After up to this long ...
+        self.max_total_wait_s = max_total_wait_s  # ... and this long in total, then give the 429 to the probe
+        self.waited_s = 0.0
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, follow_redirects=False)
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
-                cookies: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+                cookies: dict[str, str] | None = None, retry_429: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send once; on 429 (when ``retry_429``) wait out a short Retry-After and send again (at most 3 times).
+
+        Probes must judge the target, not the throttling their own traffic causes; the rate-limit
+        probe passes ``retry_429=False`` because the 429 is what it measures.
+        """
+        for _ in range(3):
+            response = self._send(method, url, headers, cookies, **kwargs)
+            wait = _retry_after_s(response) if retry_429 and response.status_code == 429 else None
+            if wait is None or wait > self.max_retry_after_s or self.waited_s + wait > self.max_total_wait_s:
+                return response
+            time.sleep(wait + 0.1)
+            self.waited_s += wait + 0.1
+        return response
+
+    def _send(self, method: str, url: str, headers: dict[str, str] | None, cookies: dict[str, str] | None,
+              **kwargs: Any) -> httpx.Response:
         if self.sent >= self.max_requests:
             raise BudgetExceeded(f"probe budget of {self.max_requests} requests spent; raise max_requests "
                                  "or narrow the probes (this guards against runaway loops)")
@@ -60,6 +79,14 @@ class ProbeClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP-date Retry-After is not worth waiting for inside a probe
 
 
 def describe_request(request: httpx.Request) -> str:

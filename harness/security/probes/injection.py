@@ -129,8 +129,11 @@ def run(ctx: ProbeContext) -> list[Outcome]:
 
 def _fail(rule_: Rule, slot: Slot, message: str, responses: list[tuple[str, httpx.Response]],
           measured: dict[str, Any] | None = None) -> Outcome:
-    evidence = Evidence(measured=measured or {}, samples=[sample(r, label) for label, r in responses[:3]],
-                        curl=curl(responses[0][1]))
+    facts = {"operation": slot.op.key, "parameter": slot.key,
+             "statuses": {label: r.status_code for label, r in responses},
+             "payload_sent": str(responses[0][1].request.url) if slot.param.location != "body" else "see sample"}
+    evidence = Evidence(measured={**facts, **(measured or {})},
+                        samples=[sample(r, label) for label, r in responses[:3]], curl=curl(responses[0][1]))
     return rule_.failed(f"{slot.key} of {slot.op.key}: {message}", location=slot.op.key, parameter=slot.key,
                         evidence=evidence)
 

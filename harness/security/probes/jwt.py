@@ -287,7 +287,7 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
     limit = ctx.claims.login_attempts.max_failures
     responses = []
     for attempt in range(limit + 5):
-        response = ctx.client.post(ctx.target.login_path,
+        response = ctx.client.post(ctx.target.login_path, retry_429=False,
                                    json={"username": victim.username, "password": f"wrong-password-{attempt}"})
         responses.append(response)
         if response.status_code in (423, 429) or response.is_success:

@@ -84,7 +84,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
 
 def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
     sent_at = time.monotonic()
-    return sent_at, ctx.call(op, identity, **kwargs)
+    return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
 
 def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
@@ -124,12 +124,13 @@ def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
 def bypass(ctx: ProbeContext, op: Operation, a: Identity) -> Outcome:
     path = ctx.url(op)
     auth = ctx.identities.bearer(a)
+    get = ctx.client.get
     attempts = {
-        "X-Forwarded-For": ctx.client.get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}),
-        "X-Real-IP": ctx.client.get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}),
-        "trailing slash": ctx.client.get(path.rstrip("/") + "/", headers=auth),
-        "upper-case path": ctx.client.get(path.upper(), headers=auth),
-        "HEAD": ctx.client.request("HEAD", path, headers=auth),
+        "X-Forwarded-For": get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),
+        "X-Real-IP": get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}, retry_429=False),
+        "trailing slash": get(path.rstrip("/") + "/", headers=auth, retry_429=False),
+        "upper-case path": get(path.upper(), headers=auth, retry_429=False),
+        "HEAD": ctx.client.request("HEAD", path, headers=auth, retry_429=False),
     }
     bypassed = {label: r for label, r in attempts.items() if r.is_success}
     evidence = Evidence(measured={label: r.status_code for label, r in attempts.items()},
@@ -185,6 +186,7 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
                               f"this profile allows {ctx.budget.max_wait_s:.0f} s (run profile full, or a shorter "
                               "test window)", location=op.key)
     admitted: list[float] = []
+    last_admitted: list[httpx.Response] = []  # the last request each burst got through, for evidence
     poll = max(claim.window_s / 20, 0.05)
 
     def until_admitted(limit_s: float) -> bool:
@@ -198,12 +200,16 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
         return False
 
     def burst_sequential() -> None:
+        last = None
         for _ in range(claim.limit + 5):
             sent_at, response = _send(ctx, op, a)
             if response.is_success:
                 admitted.append(sent_at)
+                last = response
             elif response.status_code == 429:
                 break
+        if last is not None:
+            last_admitted.append(last)
 
     started = time.monotonic()
     if not until_admitted(claim.window_s * 1.2):
@@ -216,8 +222,10 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
     allowed = int(claim.limit * (1 + claim.tolerance))
     evidence = Evidence(measured={"max_accepted_in_rolling_window": best, "limit": claim.limit,
                                   "window_s": claim.window_s, "admitted": len(admitted),
-                                  "elapsed_s": round(time.monotonic() - started, 1)})
+                                  "elapsed_s": round(time.monotonic() - started, 1)},
+                        samples=[sample(r, f"last admitted request of burst {i}") for i, r in enumerate(last_admitted, 1)])
     if best > allowed:
+        evidence.curl = curl(last_admitted[-1]) if last_admitted else None
         return WINDOW.failed(f"{best} requests accepted within one rolling {claim.window_s:g} s window "
                              f"(claim {claim.limit}): fixed-window behaviour", location=op.key, evidence=evidence)
     return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,

@@ -1,0 +1,115 @@
+"""SARIF 2.1.0 output: the structure GitHub code scanning requires, and results at the operation's spec line."""
+
+import json
+
+import jsonschema
+
+from harness.model import Check, EnvironmentInfo, RunResult, Status, TargetInfo
+from harness.security.catalog import all_rules
+from harness.security.probes.authz import BOLA
+from harness.security.probes.headers import HSTS
+from harness.security.record import record_outcomes, to_finding
+from harness.security.sarif import SarifReporter
+from harness.security.spec import save_pretty
+
+# The parts of the OASIS SARIF 2.1.0 schema that code-scanning uploads depend on (the full schema is not
+# available offline); every "required" list below is copied from sarif-schema-2.1.0.json.
+SARIF_CORE_SCHEMA = {
+    "type": "object",
+    "required": ["version", "runs"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "runs": {"type": "array", "items": {
+            "type": "object", "required": ["tool"],
+            "properties": {
+                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
+                    "type": "object", "required": ["name"],
+                    "properties": {"rules": {"type": "array", "items": {
+                        "type": "object", "required": ["id"],
+                        "properties": {"shortDescription": {"type": "object", "required": ["text"]},
+                                       "help": {"type": "object", "required": ["text"]},
+                                       "properties": {"type": "object",
+                                                      "required": ["security-severity"],
+                                                      "properties": {"security-severity": {
+                                                          "type": "string", "pattern": r"^\d+(\.\d+)?$"}}}}}}}}}},
+                "results": {"type": "array", "items": {
+                    "type": "object", "required": ["message", "ruleId", "locations", "partialFingerprints"],
+                    "properties": {
+                        "message": {"type": "object", "required": ["text"]},
+                        "level": {"enum": ["none", "note", "warning", "error"]},
+                        "locations": {"type": "array", "minItems": 1, "items": {
+                            "type": "object", "required": ["physicalLocation"],
+                            "properties": {"physicalLocation": {
+                                "type": "object", "required": ["artifactLocation", "region"],
+                                "properties": {"region": {"type": "object", "required": ["startLine"],
+                                                          "properties": {"startLine": {"type": "integer",
+                                                                                       "minimum": 1}}}}}}}}}}}}}}},
+}
+
+SPEC = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {"/things": {"get": {"responses": {}}},
+                  "/things/{thing_id}": {"get": {"responses": {}}, "delete": {"responses": {}}}}}
+
+
+def run_with_findings() -> RunResult:
+    run = RunResult(run_id="r1", environment=EnvironmentInfo(harness_version="0", python="3.11", platform="linux",
+                                                             hostname="h", cpu_count=2),
+                    target=TargetInfo(platform="local"))
+    suite = run.suite("security")
+    suite.findings.append(to_finding(BOLA.failed("globex_user got 200", location="DELETE /things/{thing_id}",
+                                                 parameter="thing_id")))
+    suite.findings.append(to_finding(HSTS.failed("no header")))
+    return run
+
+
+def test_sarif_matches_the_core_schema_and_locates_operations(tmp_path):
+    _, lines = save_pretty(SPEC, tmp_path)
+    path = SarifReporter().write(run_with_findings(), tmp_path)
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, SARIF_CORE_SCHEMA)
+    results = document["runs"][0]["results"]
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    bola = next(r for r in results if r["ruleId"] == "security.authz.bola")
+    assert bola["locations"][0]["physicalLocation"]["region"]["startLine"] == lines["DELETE /things/{thing_id}"]
+    spec_line = (tmp_path / "openapi.json").read_text().splitlines()[lines["DELETE /things/{thing_id}"] - 1]
+    assert spec_line.strip().startswith('"delete"')
+    assert bola["level"] == "error" and rules[bola["ruleIndex"]]["id"] == "security.authz.bola"
+    assert rules[bola["ruleIndex"]]["properties"]["security-severity"] == "9.5"
+    hsts = next(r for r in results if r["ruleId"] == "security.headers.hsts")
+    assert hsts["level"] == "warning"
+    assert hsts["locations"][0]["physicalLocation"]["region"]["startLine"] == 1  # no operation: top of the spec
+
+
+def test_fingerprints_in_sarif_are_stable_across_runs(tmp_path):
+    first = json.loads(SarifReporter().write(run_with_findings(), tmp_path).read_text())
+    second = json.loads(SarifReporter().write(run_with_findings(), tmp_path).read_text())
+    prints = [[r["partialFingerprints"] for r in doc["runs"][0]["results"]] for doc in (first, second)]
+    assert prints[0] == prints[1] and len({json.dumps(p) for p in prints[0]}) == 2
+
+
+def test_every_rule_has_owasp_cwe_and_help():
+    rules = all_rules()
+    assert len(rules) >= 40
+    for rule in rules.values():
+        assert rule.owasp and all(o.endswith(":2023") for o in rule.owasp), rule.id
+        assert rule.cwe and all(c.startswith("CWE-") for c in rule.cwe), rule.id
+        assert len(rule.help) > 20, rule.id
+
+
+def test_record_outcomes_turns_failures_into_one_finding_each():
+    run = run_with_findings()
+    suite = run.suite("security")
+    suite.findings.clear()
+    recorded: list[Check] = []
+
+    def record_check(**fields) -> Check:
+        recorded.append(Check(suite="security", **fields))
+        return recorded[-1]
+
+    outcomes = [BOLA.failed("x", location="GET /things/{thing_id}", parameter="thing_id"),
+                BOLA.failed("x again", location="GET /things/{thing_id}", parameter="thing_id"),
+                HSTS.passed("fine")]
+    record_outcomes(outcomes, record_check, suite)
+    assert [c.status for c in recorded] == [Status.FAIL, Status.FAIL, Status.PASS]
+    assert recorded[0].owasp == ["API1:2023"] and recorded[0].cwe == ["CWE-639"]
+    assert len(suite.findings) == 1 and suite.findings[0].location == "GET /things/{thing_id} [thing_id]"
