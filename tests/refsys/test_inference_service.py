@@ -183,6 +183,7 @@ def test_bad_configuration_exits_2_with_a_message(env: dict[str, str], message: 
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert message in result.stderr

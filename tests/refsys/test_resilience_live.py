@@ -7,11 +7,14 @@ refused), a port nobody listens on, a tier slower than the client's timeout.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,7 +22,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from fixtures.refsys.gateway.inference_client import InferenceClient, InferenceUnavailable
+from fixtures.refsys.gateway.inference_client import (
+    InferenceClient,
+    InferenceUnavailable,
+)
+from fixtures.refsys.gateway.resilience import RedisAnswerCache
 from fixtures.refsys.inference.model import predict
 from fixtures.refsys.inference.process import InferenceProcess, free_port
 
@@ -231,8 +238,23 @@ async def test_unreachable_port_is_a_failure_not_a_crash(cpu, new_client) -> Non
 # -- shared cache through a real redis-server ------------------------------------------------
 
 
+@dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the server (it accepts connections but never answers); SIGCONT on exit."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
+
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server not on PATH (apt-get install redis-server)")
@@ -255,19 +277,48 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield RedisServer(f"redis://127.0.0.1:{port}/0", proc)
     finally:
+        proc.send_signal(signal.SIGCONT)
         proc.terminate()
         proc.wait(timeout=10)
 
 
-async def test_redis_cache_is_shared_between_gateway_replicas(gpu, cpu, redis_url, new_client) -> None:  # type: ignore[no-untyped-def]
-    replica_1 = new_client(gpu.url, cpu.url, redis_url=redis_url)
+async def test_redis_cache_is_shared_between_gateway_replicas(gpu, cpu, redis_server, new_client) -> None:  # type: ignore[no-untyped-def]
+    replica_1 = new_client(gpu.url, cpu.url, redis_url=redis_server.url)
     nowhere = f"http://127.0.0.1:{free_port()}"
-    replica_2 = new_client(nowhere, nowhere, redis_url=redis_url)  # both its tiers are unreachable
+    replica_2 = new_client(nowhere, nowhere, redis_url=redis_server.url)  # both its tiers are unreachable
     answered = await replica_1.analyze("shared through redis")
+    await wait_for_redis_key(redis_server.url, "shared through redis")  # the write is asynchronous
     from_cache = await replica_2.analyze("shared through redis")
     assert (from_cache.tier, from_cache.label, from_cache.score) == ("cache", answered.label, answered.score)
+
+
+async def test_a_hung_redis_does_not_slow_down_good_answers(gpu, cpu, redis_server, new_client) -> None:  # type: ignore[no-untyped-def]
+    client = new_client(gpu.url, cpu.url, redis_url=redis_server.url)
+    await client.analyze("warm up the connections")
+    with redis_server.paused():
+        started = time.monotonic()
+        result = await client.analyze("redis is frozen")
+        elapsed = time.monotonic() - started
+        assert result.tier == "gpu"
+        assert elapsed < 0.2, f"the cache write is not on the request path; took {elapsed:.3f} s"
+        await asyncio.sleep(0.4)  # the background write times out after 0.25 s
+    assert metric(client, "refsys_inference_cache_errors_total") >= 1
+
+
+async def wait_for_redis_key(url: str, text: str, within_s: float = 2.0) -> None:
+    import redis.asyncio
+
+    key = RedisAnswerCache.KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + within_s
+        while not await client.exists(key):
+            assert time.monotonic() < deadline, f"{key} never appeared in Redis"
+            await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
 
 
 async def test_redis_outage_degrades_to_a_cache_miss(cpu, new_client) -> None:  # type: ignore[no-untyped-def]
