@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from harness.errors import HarnessError
-from harness.model import Sample
+from harness.model import Sample, redact
 from harness.safety import ensure_allowed
 
 EXCERPT_CHARS = 600
@@ -112,7 +112,11 @@ def sample(response: httpx.Response, note: str = "") -> Sample:
 
 
 def curl(response_or_request: httpx.Response | httpx.Request) -> str:
-    """A copy-paste ``curl`` that replays the request (tokens are redacted by ``Evidence``)."""
+    """A copy-paste ``curl`` that replays the request, with tokens, passwords and cookies redacted.
+
+    Redacted here, not only by ``Evidence``: pydantic validates fields on construction, not on
+    the later ``evidence.curl = ...`` assignments probes make.
+    """
     request = response_or_request.request if isinstance(response_or_request, httpx.Response) else response_or_request
     parts = ["curl", "-i", "-X", request.method, str(request.url)]
     cookie = None
@@ -127,4 +131,4 @@ def curl(response_or_request: httpx.Response | httpx.Request) -> str:
         parts += ["--data-binary", request.content[:4000].decode("utf-8", "replace")]
     if cookie is not None:  # last: evidence redaction masks a Cookie header to the end of the line
         parts += ["-H", f"Cookie: {cookie}"]
-    return shlex.join(parts)
+    return redact(shlex.join(parts))

@@ -72,6 +72,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
     outcomes.append(bypass(ctx, op, a))
     outcomes.append(retry_after(op, throttled))
+    outcomes += headers_on_429(op, throttled)
     if b is None or claim.per != "user":
         reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
         outcomes += [PER_USER.not_applicable(reason, location=op.key), BURST.not_applicable(reason, location=op.key)]
@@ -90,7 +91,7 @@ def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tup
 def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
                      claim: RateLimitClaim) -> tuple[Outcome, httpx.Response | None]:
     allowed = int(claim.limit * (1 + claim.tolerance))
-    accepted, first_429 = 0, None
+    accepted, first_429, response = 0, None, None
     started = time.monotonic()
     for _ in range(allowed + 5):
         _, response = _send(ctx, op, a)
@@ -104,7 +105,9 @@ def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
                                   "elapsed_s": round(elapsed, 2), "identity": a.name},
                         samples=[sample(first_429, "first 429")] if first_429 is not None else [])
     if first_429 is None:
-        evidence.curl = f"for i in $(seq {allowed + 5}); do {ctx.client.base_url}{op.path} ...; done  # no 429"
+        if response is not None:
+            evidence.curl = (f"for i in $(seq {allowed + 5}); do {curl(response)} -s -o /dev/null "
+                             "-w '%{http_code}\\n'; done  # never 429")
         return ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} per "
                                f"{claim.window_s:g} s)", location=op.key, evidence=evidence), None
     return ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
@@ -119,6 +122,23 @@ def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
     if not headers["retry-after"]:
         return RETRY_AFTER.failed("429 without Retry-After", location=op.key, evidence=evidence)
     return RETRY_AFTER.passed(f"Retry-After: {headers['retry-after']}", location=op.key, evidence=evidence)
+
+
+def headers_on_429(op: Operation, throttled: httpx.Response) -> list[Outcome]:
+    """The secure-header judges on the 429 (limiters often answer before the header middleware runs).
+
+    Only failures are returned: the header checks already passed/failed on 200/401/404 responses.
+    """
+    from harness.security.probes.headers import JUDGES
+
+    out = []
+    for rule_, judge in JUDGES:
+        problem = judge(throttled.headers)
+        if problem:
+            out.append(rule_.failed(f"{problem} (on the 429 response)", location=f"{op.key} (429)",
+                                    evidence=Evidence(measured={"status": 429, "problem": problem},
+                                                      samples=[sample(throttled)], curl=curl(throttled))))
+    return out
 
 
 def bypass(ctx: ProbeContext, op: Operation, a: Identity) -> Outcome:
