@@ -16,7 +16,8 @@ def fingerprint(outcome: Outcome) -> str:
 
 def to_finding(outcome: Outcome, suite: str = "security") -> Finding:
     location = outcome.location + (f" [{outcome.parameter}]" if outcome.parameter else "")
-    return Finding(fingerprint=fingerprint(outcome), check_id=outcome.id, suite=suite, title=outcome.rule.title,
+    title = outcome.message[:300] or outcome.rule.title  # what is wrong; the rule's title says what should hold
+    return Finding(fingerprint=fingerprint(outcome), check_id=outcome.id, suite=suite, title=title,
                    severity=outcome.severity, location=location, owasp=list(outcome.rule.owasp),
                    cwe=list(outcome.rule.cwe), evidence=outcome.evidence)
 

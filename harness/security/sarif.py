@@ -8,6 +8,7 @@ operation's line in the ``openapi.json`` the suite saved in the run folder.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,10 @@ def sarif_document(run: RunResult, spec_lines: dict[str, int] | None = None) -> 
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = []
     for finding in findings:
-        operation = finding.location.split(" [", 1)[0]
+        match = re.match(r"[A-Z]+ \S+", finding.location)
+        operation = match.group(0) if match else ""
         line = (spec_lines or {}).get(operation, 1)
-        message = finding.title + (f" at {finding.location}" if finding.location else "")
+        message = finding.title + (f" ({finding.location})" if finding.location else "")
         if finding.evidence.curl:
             message += f". Reproduce: {finding.evidence.curl}"
         results.append({

@@ -18,7 +18,7 @@ import httpx
 import jwt
 import uvicorn
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.platforms.base import Identity, Target

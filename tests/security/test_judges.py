@@ -9,11 +9,10 @@ from harness.errors import UsageError
 from harness.model import Severity, Status
 from harness.security.claims import load_claims
 from harness.security.probes.cookies import cookie_problems
-from harness.security.probes.headers import judge_csp, judge_frames, judge_hsts, judge_leakage, judge_referrer
+from harness.security.probes.headers import HSTS, judge_csp, judge_frames, judge_hsts, judge_leakage, judge_referrer
 from harness.security.probes.ratelimit import max_in_rolling_window
 from harness.security.record import fingerprint
 from harness.security.rules import Action, action_for, apply_rules, load_rules
-from harness.security.probes.headers import HSTS
 from harness.security.spec import operation_lines
 
 

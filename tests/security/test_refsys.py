@@ -19,7 +19,7 @@ from harness.security.context import ProbeContext
 from harness.security.probes import GROUPS
 from harness.security.probes.jwt import bruteforce
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration  # each test 5-12 s (a platform start each); the matrix ~2 min in all
 
 TEST_WINDOW = {"REFSYS_ACCESS_TTL_S": "2", "REFSYS_RATE_LIMIT": "20", "REFSYS_RATE_WINDOW_S": "3"}
 TEST_CLAIMS = {"rate_limit": {"limit": 20, "window_s": 3}}
@@ -66,6 +66,7 @@ def high_failures(outcomes: list[Outcome]) -> dict[str, Outcome]:
     return {o.id: o for o in outcomes if o.failed and o.severity >= Severity.HIGH}
 
 
+@pytest.mark.slow  # every probe group incl. token expiry and rate-limit windows: ~25 s
 def test_clean_reference_system_has_no_high_or_critical_finding(tmp_path):
     with refsys(tmp_path, []) as ctx:
         outcomes = [o for run in GROUPS.values() for o in run(ctx)] + [bruteforce(ctx)]

@@ -113,3 +113,16 @@ def test_record_outcomes_turns_failures_into_one_finding_each():
     assert [c.status for c in recorded] == [Status.FAIL, Status.FAIL, Status.PASS]
     assert recorded[0].owasp == ["API1:2023"] and recorded[0].cwe == ["CWE-639"]
     assert len(suite.findings) == 1 and suite.findings[0].location == "GET /things/{thing_id} [thing_id]"
+
+
+def test_plugin_module_contributes_the_sarif_reporter():
+    import pluggy
+
+    from harness import hookspecs
+    from harness.security import plugin
+
+    manager = pluggy.PluginManager("harness")
+    manager.add_hookspecs(hookspecs)
+    manager.register(plugin, name="security-sarif")
+    reporters = [r for batch in manager.hook.harness_make_reporters(config=None) for r in batch]
+    assert [r.name for r in reporters] == ["sarif"]

@@ -1,7 +1,17 @@
 """Probe modules; importing this package registers every rule in ``harness.security.catalog``."""
 
 from harness.security.probes import (  # noqa: F401
-    authz, cookies, cors, csrf, errors, headers, injection, jwt, ratelimit, resources, ssrf,
+    authz,
+    cookies,
+    cors,
+    csrf,
+    errors,
+    headers,
+    injection,
+    jwt,
+    ratelimit,
+    resources,
+    ssrf,
 )
 
 GROUPS = {

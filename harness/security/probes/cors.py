@@ -36,9 +36,11 @@ def run(ctx: ProbeContext) -> list[Outcome]:
             if r.headers.get("access-control-allow-origin") == "*" and \
                     r.headers.get("access-control-allow-credentials", "").lower() == "true":
                 seen_wildcard_credentials.append(r)
+        both = (simple, preflight)
         evidence = Evidence(measured={"origin": origin,
-                                      "allow_origin": [r.headers.get("access-control-allow-origin") for r in (simple, preflight)],
-                                      "allow_credentials": [r.headers.get("access-control-allow-credentials") for r in (simple, preflight)]},
+                                      "allow_origin": [r.headers.get("access-control-allow-origin") for r in both],
+                                      "allow_credentials": [r.headers.get("access-control-allow-credentials")
+                                                            for r in both]},
                             samples=[sample(simple, "simple"), sample(preflight, "preflight")])
         if reflected:
             with_credentials = any(r.headers.get("access-control-allow-credentials", "").lower() == "true"

@@ -116,7 +116,9 @@ def no_token(ctx: ProbeContext) -> Outcome:
 def forged_tokens(ctx: ProbeContext, op: Operation, token: str, parts: tuple[dict, dict, str],
                   control: httpx.Response, users: list[Identity]) -> list[Outcome]:
     header, payload, signature = parts
-    flipped = ("A" if signature[:1] != "A" else "B") + signature[1:-2] + ("Q" if signature[-2:-1] != "Q" else "R") + signature[-1:]
+    # change the first and the second-to-last character (the last one may carry only padding bits)
+    flipped = ("A" if signature[:1] != "A" else "B") + signature[1:-2] \
+        + ("Q" if signature[-2:-1] != "Q" else "R") + signature[-1:]
     variants = {
         TAMPERED: {"tampered signature": jwt_encode(header, payload, flipped)},
         ALG_NONE: {f"alg={alg}": jwt_encode({**header, "alg": alg}, payload, "") for alg in ("none", "None", "NONE")},
