@@ -105,8 +105,11 @@ class ExperimentReport(BaseModel):
             return [_check(f"{base}.hypothesis", f"{self.title}", Status.NOT_APPLICABLE, self.not_applicable,
                            Evidence(), claims)]
         if self.inconclusive:
-            return [_check(f"{base}.hypothesis", self.title, Status.SKIPPED, self.inconclusive, self.evidence(),
-                           claims)]
+            skipped = _check(f"{base}.hypothesis", self.title, Status.SKIPPED, self.inconclusive, self.evidence(),
+                             claims)
+            # a lost acknowledged write is a fact whatever the steady state was: still report it
+            data = [self._data(base, claims)] if self.read_back is not None else []
+            return [skipped, *data]
         return [self._hypothesis(base, claims), self._recovery(base, claims), self._rollback(base),
                 *self._expectations(base, claims)]
 

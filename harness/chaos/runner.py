@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -156,7 +157,8 @@ class ChaosRunner:
             return
         fault_start, fault_end = min(starts), _fault_end(session)
         report.fault_start_s, report.fault_end_s = fault_start, fault_end
-        before = judge("before", rows, extension.slo, session.degraded_between(1, fault_start), 1, fault_start)
+        clean_until = float(math.floor(fault_start))  # only whole seconds that ended before the first fault
+        before = judge("before", rows, extension.slo, session.degraded_between(1, clean_until), 1, clean_until)
         during = judge("during", rows, extension.during, session.degraded_between(fault_start, fault_end + 1),
                        fault_start, fault_end + 1)
         ttr = time_to_recover(rows, session.degraded_at, extension.slo, fault_end, extension.settle_s)
@@ -173,7 +175,7 @@ class ChaosRunner:
         report.open_durations_s = {tier: [(round(lo, 3), round(hi, 3)) for lo, hi in open_durations(transitions, tier)]
                                    for tier in ("gpu", "cpu")}
         by_phase = {}
-        for phase, (a, b) in {"before": (1, fault_start), "during": (fault_start, fault_end + 1),
+        for phase, (a, b) in {"before": (1, clean_until), "during": (fault_start, fault_end + 1),
                               "after": (fault_end + 1, last)}.items():
             counts = session.sampler.counts_between(round(wall_start + a), round(wall_start + b))
             by_phase[phase] = {"analyses": counts.analyses, "degraded": counts.degraded,
