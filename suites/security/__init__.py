@@ -11,4 +11,5 @@ SUITE = SuiteSpec(
     "authorization matrix (BOLA/BFLA/mass assignment/exposure), rate-limit claim, resources, SSRF, error leakage; "
     "findings -> SARIF",
     default_profile="smoke",
+    order=30,
 )

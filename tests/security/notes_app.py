@@ -30,7 +30,7 @@ USERS = {
     "bob@globex.test": {"id": "u-bob", "tenant": "globex", "role": "user"},
     "root@acme.test": {"id": "u-root", "tenant": "acme", "role": "admin"},
 }
-FLAWS = {"headers", "cors", "bola", "bfla", "sqli", "xss", "alg_none", "ssrf", "mass"}
+FLAWS = {"headers", "cors", "bola", "bfla", "sqli", "sqli_blind", "xss", "alg_none", "ssrf"}
 GOOD_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -79,6 +79,7 @@ def make_app(flaws: set[str] = frozenset()) -> FastAPI:  # type: ignore[assignme
     app = FastAPI(title="notes", docs_url=None, redoc_url=None)
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute("create table notes (id text, owner text, tenant text, text text)")
+    db.create_function("pg_sleep", 1, lambda seconds: time.sleep(min(float(seconds), 3.0)))  # PostgreSQL's, emulated
     lock = threading.Lock()
 
     @app.middleware("http")
@@ -134,12 +135,15 @@ def make_app(flaws: set[str] = frozenset()) -> FastAPI:  # type: ignore[assignme
     @app.get("/notes", response_model=NotePage)
     def search(q: str = "", p: dict = Depends(principal)) -> NotePage:
         with lock:
-            if "sqli" in flaws:
+            if "sqli" in flaws or "sqli_blind" in flaws:
                 try:
                     rows = db.execute(f"select id, text from notes where tenant = '{p['tenant']}' "
                                       f"and text like '%{q}%'").fetchall()
                 except sqlite3.Error as exc:
-                    raise HTTPException(500, "query failed") from exc
+                    if "sqli_blind" in flaws:  # blind: errors look like "no results"
+                        rows = []
+                    else:
+                        raise HTTPException(500, "query failed") from exc
             else:
                 rows = db.execute("select id, text from notes where tenant = ? and text like ?",
                                   (p["tenant"], f"%{q}%")).fetchall()

@@ -80,6 +80,18 @@ def test_sqli_names_the_parameter(probe):
     assert (found.location, found.parameter) == ("GET /notes", "query:q")
 
 
+def test_time_based_sqli_on_a_blind_injection(probe):
+    ctx = probe("sqli_blind")
+    injection.seed_objects(ctx)
+    slot = next(s for s in injection.slots(ctx) if s.param.name == "q")
+    sender = injection.Sender(ctx)
+    assert injection._time_based(ctx, sender, slot) is not None  # sleeps ~1.5 s: the differential
+    clean = probe()
+    injection.seed_objects(clean)
+    clean_slot = next(s for s in injection.slots(clean) if s.param.name == "q")
+    assert injection._time_based(clean, injection.Sender(clean), clean_slot) is None
+
+
 def test_csrf_is_not_applicable_to_a_bearer_only_api(probe):
     outcomes = csrf.run(probe())
     assert {o.status.value for o in outcomes} == {"not_applicable"}

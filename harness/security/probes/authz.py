@@ -7,6 +7,7 @@ other identity of another tenant then tries every ``/things/{id}`` operation on 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -28,6 +29,9 @@ BFLA = rule("security.authz.bfla", "Admin operations are refused to non-admins",
 MASS = rule("security.authz.mass_assignment", "Clients cannot set privileged fields (role, tenant, owner)",
             Severity.HIGH, "API3:2023", "CWE-915", "Bind request bodies to an explicit schema that forbids extra "
             "fields (additionalProperties: false) and never copy role/tenant/owner from the client.")
+MATRIX = rule("security.authz.matrix", "Authorization matrix (every readable operation x every identity) recorded",
+              Severity.INFO, "API1:2023", "CWE-285", "Read authz-matrix.json in the run folder: each cell is the "
+              "status an identity got; compare it with the access policy you intend.")
 EXPOSURE = rule("security.authz.data_exposure", "Responses carry only documented fields and no secrets",
                 Severity.HIGH, "API3:2023", ("CWE-213", "CWE-359"), "Serialize responses through the documented "
                 "schema; never return password hashes, internal notes or other users' e-mail addresses.")
@@ -52,6 +56,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         outcomes += bfla(ctx)
         outcomes += mass_assignment(ctx, seen)
         outcomes.append(data_exposure(ctx, seen))
+        outcomes.append(matrix(ctx))
     except LoginFailed as exc:
         outcomes.append(BOLA.not_applicable(str(exc)))
     return outcomes
@@ -99,6 +104,30 @@ def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
                                             parameter=param, evidence=evidence))
         outcomes.append(_listing_isolation(ctx, collection, owner, attacker, object_id))
     return outcomes
+
+
+def matrix(ctx: ProbeContext) -> Outcome:
+    """GET operations x identities -> status codes, saved as ``authz-matrix.json`` (read-only: no deletes)."""
+    owner = next(iter(ctx.identities.users()), None)
+    objects: dict[str, str] = {}  # item path -> an object created earlier (by the BOLA owner)
+    for collection_key, created in ctx.created.items():
+        prefix = collection_key.split(" ", 1)[1].rstrip("/") + "/{"
+        for op in ctx.spec.operations:
+            if created and op.path.startswith(prefix):
+                objects[op.path] = created[0][1]
+    table: dict[str, dict[str, int]] = {}
+    for op in ctx.bearer_operations():
+        if op.method != "GET" or (op.path_params and op.path not in objects):
+            continue
+        values = {op.path_params[0].name: objects[op.path]} if op.path_params else None
+        table[op.key] = {i.name: ctx.call(op, i, path_values=values).status_code for i in ctx.identities.all}
+    artifacts = []
+    if ctx.spec_path is not None:
+        path = ctx.spec_path.parent / "authz-matrix.json"
+        path.write_text(json.dumps({"object_owner": owner.name if owner else None, "matrix": table}, indent=2))
+        artifacts.append(str(path))
+    return MATRIX.passed(f"{len(table)} GET operations x {len(ctx.identities.all)} identities",
+                         evidence=Evidence(measured={"matrix": table}, artifacts=artifacts))
 
 
 def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity, attacker: Identity,

@@ -103,7 +103,15 @@ def slots(ctx: ProbeContext) -> list[Slot]:
     return out
 
 
+def seed_objects(ctx: ProbeContext) -> None:
+    """One object per identity and collection: boolean- and time-based SQLi only show when rows exist."""
+    for collection in ctx.collections():
+        for identity in ctx.identities.all:
+            ctx.object_id(identity, collection)
+
+
 def run(ctx: ProbeContext) -> list[Outcome]:
+    seed_objects(ctx)
     sender = Sender(ctx)
     outcomes: list[Outcome] = []
     findings: dict[str, list[Outcome]] = {}
@@ -165,12 +173,16 @@ def _sqli(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
 
 
 def _time_based(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
-    """Differential against the baseline: only flagged when a sleep payload is slower by ~the sleep."""
+    """Differential against the baseline: only flagged when a sleep payload is slower by ~the sleep.
+
+    ``pg_sleep`` in a scalar subquery: PostgreSQL runs it once (an InitPlan) when the WHERE clause is
+    evaluated, which needs at least one row - hence ``seed_objects``. SQLite has no sleep function.
+    """
     if slot.op.method != "GET":
         return None
     delay = ctx.budget.time_based_delay_s
     baseline_s = [sender.send(slot, slot.baseline).extensions["elapsed_s"] for _ in range(2)]
-    slow = sender.send(slot, f"x' OR (SELECT 1 FROM pg_sleep({delay})) IS NOT NULL -- ")
+    slow = sender.send(slot, f"x' OR (SELECT pg_sleep({delay})) IS NULL -- ")
     extra = slow.extensions["elapsed_s"] - statistics.median(baseline_s)
     if extra >= 0.8 * delay:
         return _fail(SQLI, slot, f"pg_sleep({delay}) delays the answer by {extra:.2f} s (time-based)",
