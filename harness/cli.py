@@ -50,6 +50,7 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="seed for randomised suites (replays a run)")] = None,
     load_workers: Annotated[Optional[int], typer.Option(help="load generator processes")] = None,
     identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
+    load_set: Annotated[Optional[list[str]], typer.Option("--load-set", help="load profile override KEY=VALUE, e.g. stages.0.rate=50 (repeatable)")] = None,
     pytest_arg: Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")] = None,
 ) -> None:
     """Run suites through pytest and write reports/<run-id>/ (exit code = verdict)."""
@@ -59,7 +60,7 @@ def run(
     cli_layer = {
         "platform": platform, "target_url": target_url, "profile": profile, "report_dir": report_dir,
         "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
-        "load_workers": load_workers, "identities_file": identities,
+        "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
     }
     config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
@@ -76,6 +77,7 @@ def run(
     }
     args += [item for flag, value in flags.items() if value is not None for item in (flag, str(value))]
     args += [item for host in allow_host or [] for item in ("--allow-host", host)]
+    args += [item for override in load_set or [] for item in ("--load-set", override)]
     args += pytest_arg or []
     os.environ.setdefault("HARNESS_TRIGGER", "cli")
     raise typer.Exit(_launch_pytest(args))

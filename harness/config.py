@@ -20,7 +20,7 @@ from harness.errors import UsageError
 from harness.model import Severity
 
 ENV_PREFIX = "HARNESS_"
-LIST_KEYS = {"allow_hosts", "defects", "suites"}
+LIST_KEYS = {"allow_hosts", "defects", "suites", "load_overrides"}
 
 
 class PlatformName(str, Enum):
@@ -49,7 +49,16 @@ class HarnessConfig(BaseModel):
     policy: Path | None = None
     severity_threshold: Severity = Severity.MEDIUM
     load_workers: int = Field(1, ge=1, le=64)
+    load_overrides: list[str] = Field(default_factory=list, description="load profile overrides, e.g. stages.0.rate=50")
     startup_timeout_s: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("load_overrides")
+    @classmethod
+    def _overrides_are_assignments(cls, values: list[str]) -> list[str]:
+        bad = [v for v in values if "=" not in v or not v.split("=", 1)[0].strip()]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not KEY=VALUE (e.g. stages.0.rate=50)")
+        return values
 
     @field_validator("target_url", "openapi_url")
     @classmethod

@@ -40,6 +40,8 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
     ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
     ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
+    ("--load-set", {"dest": "harness_load_overrides", "action": "append", "default": [],
+                    "help": "override a load profile value, e.g. stages.0.rate=50 (repeatable)"}),
 ]
 
 
@@ -65,6 +67,7 @@ def _cli_layer(config: pytest.Config) -> dict[str, Any]:
         "seed": config.getoption("harness_seed"),
         "load_workers": config.getoption("harness_load_workers"),
         "identities_file": config.getoption("harness_identities_file"),
+        "load_overrides": config.getoption("harness_load_overrides"),
     }
 
 
@@ -199,19 +202,39 @@ def harness_run(pytestconfig: pytest.Config) -> RunContext:
     return _context(pytestconfig)
 
 
-@pytest.fixture(scope="session")
-def harness_platform(harness_config: HarnessConfig, harness_run: RunContext) -> Iterator[Platform]:
-    """The started platform (local refsys by default); stopped at the end of the session."""
+def _suite_spec_for(path: Path):  # type: ignore[no-untyped-def]
+    from harness.plugins import registered_suites
+
+    for spec in registered_suites().values():
+        if spec.path.resolve() == path or spec.path.resolve() in path.parents:
+            return spec
+    return None
+
+
+@pytest.fixture(scope="package")
+def harness_platform(
+    request: pytest.FixtureRequest, harness_config: HarnessConfig, harness_run: RunContext
+) -> Iterator[Platform]:
+    """The started platform (local refsys by default), one per suite package, stopped after it.
+
+    Each suite gets a fresh system so one suite's traffic (rate-limit windows, quotas, data)
+    cannot change what the next suite measures; a suite's ``platform_env`` applies to its own start.
+    """
     from harness.platforms import make_platform
 
+    spec = _suite_spec_for(Path(str(request.node.path)).resolve())
+    name = spec.name if spec else _slug(Path(str(request.node.path)).name)
+    env = dict(spec.platform_env) if spec else {}
     try:
-        platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs")
+        platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs" / name, env=env)
         target = platform.__enter__()
     except HarnessError as exc:
         harness_run.result.error = f"platform failed to start: {exc}"
         pytest.exit(harness_run.result.error, returncode=int(exc.exit_code))
     harness_run.set_target(target.base_url, target.openapi_url)
     harness_run.add_environment(platform.environment())
+    if env and platform.name != "external":
+        harness_run.add_environment({f"platform_env[{name}]": ", ".join(f"{k}={v}" for k, v in sorted(env.items()))})
     platform.target = target  # type: ignore[attr-defined]
     try:
         yield platform
@@ -219,7 +242,7 @@ def harness_platform(harness_config: HarnessConfig, harness_run: RunContext) -> 
         platform.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def harness_target(harness_platform: Platform, harness_config: HarnessConfig) -> Target:
     """How suites reach the system under test (base URL, OpenAPI URL, identities)."""
     target: Target = harness_platform.target  # type: ignore[attr-defined]

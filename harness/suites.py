@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SuiteSpec(BaseModel):
@@ -20,6 +20,9 @@ class SuiteSpec(BaseModel):
     path: Path
     description: str = ""
     default_profile: str = "smoke"
-    # Position in a multi-suite run (lower first). Suites that share the target's per-user
-    # budgets (rate limits, quotas) run in this order so their traffic does not collide.
+    # Position in a multi-suite run (lower first): cheap, fault-free suites before chaos.
     order: int = 50
+    # Extra environment for the reference system when the harness starts it for this suite
+    # (e.g. lifting the per-user rate limit so a capacity test measures capacity, not the
+    # limiter). Ignored for systems the harness does not start; recorded in the report.
+    platform_env: dict[str, str] = Field(default_factory=dict)

@@ -33,8 +33,10 @@ def load_identities(path: Path) -> dict[str, Identity]:
         raise UsageError(f"{path}: bad identity ({str(exc).splitlines()[0]}); each needs username, password, tenant, role") from None
 
 
-def make_platform(config: HarnessConfig, *, log_dir: Path | None = None) -> Platform:
-    """The platform the configuration asks for, not yet started."""
+def make_platform(
+    config: HarnessConfig, *, log_dir: Path | None = None, env: dict[str, str] | None = None
+) -> Platform:
+    """The platform the configuration asks for, not yet started (``env``: extra refsys environment)."""
     if config.platform == PlatformName.EXTERNAL or config.target_url:
         if not config.target_url:
             raise UsageError("platform external needs --target-url (the base URL of the running system)")
@@ -58,6 +60,7 @@ def make_platform(config: HarnessConfig, *, log_dir: Path | None = None) -> Plat
             defects=config.defects,
             log_dir=log_dir,
             startup_timeout_s=config.startup_timeout_s,
+            env=env or None,
         )
     raise PlatformError(
         f"platform {config.platform.value!r} is not available in this version; use --platform local, "

@@ -11,4 +11,7 @@ SUITE = SuiteSpec(
     "is fuzzed (examples, coverage, positive/negative fuzzing, stateful via links) as the target's identities; "
     "one check per operation x schemathesis check, deduplicated findings with curl reproductions",
     default_profile="smoke",
+    order=20,
+    # capacity/fuzzing traffic: measure the system, not the per-user limiter (the security suite verifies that)
+    platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"},
 )

@@ -10,4 +10,7 @@ SUITE = SuiteSpec(
     description="open-model load (Locust in subprocesses, HDR latency from intended start): "
     "latency, error and throughput thresholds per operation, generator health, soak trends",
     default_profile="smoke",
+    order=10,
+    # capacity/fuzzing traffic: measure the system, not the per-user limiter (the security suite verifies that)
+    platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"},
 )
