@@ -31,7 +31,7 @@ def security_rules(harness_config) -> dict[str, Action]:  # type: ignore[no-unty
     return load_rules(harness_config.policy)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # harness_target is one platform per suite package
 def probe_ctx(harness_target, harness_run, harness_config) -> Iterator[ProbeContext]:  # type: ignore[no-untyped-def]
     """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget."""
     ctx = ProbeContext.open(harness_target, allow_hosts=harness_config.allow_hosts, run_dir=harness_run.run_dir,
