@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import UsageError
 from harness.model import Severity
 
 
+class SecurityPolicy(BaseModel):
+    """Like ZAP's rules file: probe id (fnmatch pattern) -> fail | warn | ignore."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: dict[str, Literal["fail", "warn", "ignore"]] = Field(default_factory=dict)
+
+
 class Policy(BaseModel):
-    """First version: a severity threshold. Baselines and waivers come later."""
+    """A severity threshold plus per-suite rules. Baselines and waivers come later."""
 
     model_config = ConfigDict(extra="forbid")
 
     severity_threshold: Severity = Severity.MEDIUM
     description: str = ""
+    security: SecurityPolicy = Field(default_factory=SecurityPolicy)
 
 
 def load_policy(path: Path | None) -> Policy:
@@ -37,5 +47,10 @@ def load_policy(path: Path | None) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "?"
-        allowed = ", ".join(s.value for s in Severity) if key == "severity_threshold" else ", ".join(Policy.model_fields)
+        if key == "severity_threshold":
+            allowed = ", ".join(s.value for s in Severity)
+        elif key.startswith("security.rules."):
+            allowed = "fail, warn, ignore"
+        else:
+            allowed = ", ".join(Policy.model_fields)
         raise UsageError(f"{path}: {key}: {first['msg']}; allowed: {allowed}") from None

@@ -15,9 +15,7 @@ import fnmatch
 from enum import Enum
 from pathlib import Path
 
-import yaml
 
-from harness.errors import UsageError
 from harness.model import Severity, Status
 from harness.security.catalog import Outcome
 
@@ -30,22 +28,11 @@ class Action(str, Enum):
 
 def load_rules(policy_path: Path | None) -> dict[str, Action]:
     """The ``security.rules`` mapping of a policy file (empty when there is none)."""
-    if policy_path is None or not Path(policy_path).is_file():
+    if policy_path is None:
         return {}
-    try:
-        data = yaml.safe_load(Path(policy_path).read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{policy_path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    rules = (data.get("security") or {}).get("rules") or {} if isinstance(data, dict) else {}
-    if not isinstance(rules, dict):
-        raise UsageError(f"{policy_path}: security.rules must map probe ids to fail|warn|ignore")
-    out = {}
-    for pattern, action in rules.items():
-        try:
-            out[str(pattern)] = Action(str(action).lower())
-        except ValueError:
-            raise UsageError(f"{policy_path}: security.rules.{pattern}: {action!r} is not one of fail, warn, ignore") from None
-    return out
+    from harness.policy import load_policy
+
+    return {pattern: Action(action) for pattern, action in load_policy(Path(policy_path)).security.rules.items()}
 
 
 def action_for(check_id: str, rules: dict[str, Action]) -> Action:

@@ -75,7 +75,7 @@ def test_rules_from_policy_file(tmp_path):
     assert action_for("security.authz.bola", rules) == Action.FAIL
     assert load_rules(None) == {}
     policy.write_text("security: {rules: {security.headers.hsts: maybe}}")
-    with pytest.raises(UsageError, match="not one of fail, warn, ignore"):
+    with pytest.raises(UsageError, match="security.headers.hsts.*allowed: fail, warn, ignore"):
         load_rules(policy)
 
 
