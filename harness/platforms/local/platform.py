@@ -200,9 +200,20 @@ class LocalPlatform(Platform):
                    "components": {n: f"http://127.0.0.1:{s.port}" for n, s in self.supervisor.states.items()
                                   if n not in ("postgres", "redis")},
                    "startup_s": round(time.monotonic() - started, 2), "state_dir": str(self.state_dir),
-                   "log_dir": str(self.log_dir)})
+                   "log_dir": str(self.log_dir), **self._claims_from_env()})
         self._save_state()
         return self._target
+
+    def _claims_from_env(self) -> dict[str, Any]:
+        """What the refsys was configured to claim, for suites verifying those claims (Target.extra)."""
+        env = self.extra_env
+        extra: dict[str, Any] = {}
+        if "REFSYS_ACCESS_TTL_S" in env:
+            extra["access_ttl_s"] = float(env["REFSYS_ACCESS_TTL_S"])
+        if "REFSYS_RATE_LIMIT" in env or "REFSYS_RATE_WINDOW_S" in env:
+            extra["claims"] = {"rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
+                                              "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60))}}
+        return extra
 
     def _jwt_secret(self) -> str:
         if not hasattr(self, "_secret"):
