@@ -11,4 +11,7 @@ SUITE = SuiteSpec(
     "background load before/during/after each fault, time-to-detect/-recover, breaker cycle, read-back of "
     "acknowledged writes; rollback always runs and every fault is in the undo log",
     default_profile="smoke",
+    order=40,
+    # background load is steady-state traffic, not a rate-limit test (the security suite verifies that)
+    platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"},
 )
