@@ -259,6 +259,12 @@ def record_check(request: pytest.FixtureRequest, harness_run: RunContext) -> Che
 # -- a test's outcome mirrors its checks -----------------------------------------------
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Open the suite's result when its first test starts, so its clock covers platform start-up too."""
+    if _is_suite_test(item):
+        _context(item.config).suite(suite_name_for(item))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from harness.chaos.slo import Window
 from harness.chaos.spec import HarnessExtension
-from harness.model import Evidence, FaultInjection, Severity, Status
+from harness.model import Evidence, FaultInjection, LoadSecond, Severity, Status
 
 MIN_OPENINGS_TO_JUDGE_JITTER = 4
 MAX_PHASE_UNCERTAINTY_S = 0.45  # phases timed less precisely than this (slow scrapes) are not judged
@@ -61,6 +61,9 @@ class ExperimentReport(BaseModel):
     observations: dict[str, Any] = Field(default_factory=dict)
     artifacts: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
+    # the background load, for the report's latency timeline (t is seconds since load_start_epoch)
+    timeseries: list[LoadSecond] = Field(default_factory=list)
+    load_start_epoch: float | None = None
 
     # -- verdict helpers -------------------------------------------------------------------
     def window(self, name: str) -> Window | None:

@@ -126,6 +126,7 @@ class ChaosRunner:
         report.injections = list(session.injections)
         report.observations = session.observations
         report.duration_s = time.monotonic() - started
+        report.timeseries, report.load_start_epoch = list(result.timeseries), load.start_epoch
         self._analyse(report, session, result.timeseries, writes, extension)
         return report
 

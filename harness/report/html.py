@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -14,15 +15,36 @@ from harness.report.svg import Band, line_chart
 STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE]
 
 
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.4g}") if abs(value) < 1e6 else round(value)
+    if isinstance(value, dict):
+        return {k: _round_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round_floats(v) for v in value]
+    return value
+
+
+def evidence_value(value: Any) -> str:
+    """Scalars inline (floats to 4 significant digits); structures as indented JSON."""
+    value = _round_floats(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, indent=1, default=str)
+    return str(value)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["evidence"] = evidence_value
+    env.tests["structured"] = lambda value: isinstance(value, (dict, list, tuple))
+    return env
 
 
 def _sorted_checks(suite: SuiteResult) -> list[Check]:
