@@ -31,6 +31,16 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def _contiguous_runs(points: list[tuple[float, float]], max_gap: float = 2.5) -> list[list[tuple[float, float]]]:
+    runs: list[list[tuple[float, float]]] = []
+    for point in points:
+        if runs and point[0] - runs[-1][-1][0] <= max_gap:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    return runs
+
+
 def _nice_step(raw: float) -> float:
     for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
         if raw <= step:
@@ -93,8 +103,8 @@ def line_chart(
     legend_x = left
     for index, (name, values) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
-        if values:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in sorted(values))
+        for run in _contiguous_runs(sorted(values)):  # a gap (e.g. between experiments) breaks the line
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in run)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
         parts.append(f'<rect x="{legend_x}" y="{height - 10}" width="10" height="3" fill="{colour}"/>')
         parts.append(f'<text x="{legend_x + 14}" y="{height - 6}" class="tick">{escape(name)}</text>')
