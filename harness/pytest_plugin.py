@@ -215,10 +215,12 @@ def _suite_spec_for(path: Path):  # type: ignore[no-untyped-def]
 def harness_platform(
     request: pytest.FixtureRequest, harness_config: HarnessConfig, harness_run: RunContext
 ) -> Iterator[Platform]:
-    """The started platform (local refsys by default), one per suite package, stopped after it.
+    """The started platform (local refsys by default), stopped after the package that declares it.
 
-    Each suite gets a fresh system so one suite's traffic (rate-limit windows, quotas, data)
-    cannot change what the next suite measures; a suite's ``platform_env`` applies to its own start.
+    Declared here it lives for the whole session. A suite that wants a fresh system of its own (so
+    another suite's traffic — rate-limit windows, lockouts, data — cannot change what it measures)
+    re-declares it in its conftest.py: ``from harness.pytest_plugin import harness_platform,
+    harness_target``. Its ``SuiteSpec.platform_env`` then applies to its own start.
     """
     from harness.platforms import make_platform
 

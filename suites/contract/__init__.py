@@ -13,5 +13,7 @@ SUITE = SuiteSpec(
     default_profile="smoke",
     order=20,
     # capacity/fuzzing traffic: measure the system, not the per-user limiter (the security suite verifies that)
-    platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"},
+    # (fuzzing /auth/login with wrong passwords would otherwise lock the identities the fuzzer logs in as)
+    platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000",
+                  "REFSYS_LOGIN_FAILURE_LIMIT": "1000000"},
 )

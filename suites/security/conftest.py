@@ -15,6 +15,7 @@ from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
 from harness.security.record import record_outcomes
 from harness.security.rules import Action, load_rules
+from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 RUN_LAST = ("test_ratelimit.py",)
 

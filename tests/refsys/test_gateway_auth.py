@@ -130,3 +130,10 @@ async def test_defect_jwt_no_exp_check_accepts_expired_tokens(make_gateway: Any)
         good = claims_of((await gw.login())["access_token"])
         expired = forged(good, exp=int(time.time()) - 3600)
         assert await me_status(gw, expired) == expected
+
+
+def test_login_failure_limit_is_configurable_from_the_environment() -> None:
+    from fixtures.refsys.gateway.settings import GatewaySettings
+
+    settings = GatewaySettings.from_env({"REFSYS_LOGIN_FAILURE_LIMIT": "50", "REFSYS_LOGIN_FAILURE_WINDOW_S": "10"})
+    assert (settings.login_failure_limit, settings.login_failure_window_s) == (50, 10)
