@@ -78,3 +78,28 @@ def test_a_linked_failure_replays_its_parent_and_captures_the_id_it_used() -> No
     assert "STEP1_BODY=$(command curl -X POST" in curls[0]
     assert """STEP1_0=$(printf '%s' "$STEP1_BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')""" in curls[0]
     assert curls[1] == 'curl -X GET http://h/items/"${STEP1_0}"'
+
+
+def test_a_resource_deleted_on_another_path_is_not_reported_missing():
+    """Schemathesis infers DELETE /admin/analyses/{id} from POST /analyses; a later 404 on GET /analyses/{id}
+    after that 204 is correct behaviour, not "created resource not found"."""
+    from types import SimpleNamespace as NS
+
+    from harness.contract.runner import _deleted_through_another_path
+
+    def case(case_id, method, path_parameters):
+        return NS(id=case_id, operation=NS(method=method), path_parameters=path_parameters)
+
+    post = case("a", "POST", {})
+    admin_delete = case("b", "DELETE", {"analysis_id": "an_0123456789"})
+    get = case("c", "GET", {"analysis_id": "an_0123456789"})
+    statuses = {"a": 201, "b": 204, "c": 404}
+
+    def recorder(cases):
+        return NS(find_all_cases=lambda: cases,
+                  find_response=lambda case_id: NS(status_code=statuses[case_id]))
+
+    assert _deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)
+    assert not _deleted_through_another_path(recorder([post, get, admin_delete]), "c", get)  # deleted after
+    statuses["b"] = 403
+    assert not _deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)  # delete refused

@@ -18,9 +18,6 @@ pytestmark = pytest.mark.integration
 SEED = 20240601
 
 
-@pytest.mark.xfail(strict=False, reason="refsys bug found by this suite, reported to the lead: POST /analyses answers 500 "
-                   "when the first word of text is not printable (soft hyphen, private-use or unassigned code points): "
-                   "routes_analyses._headline raises ValueError that AnalysisCreate does not reject")
 def test_clean_reference_system_passes_the_smoke_budget(refsys, tmp_path: Path) -> None:
     target = refsys()
     run = run_contract(target, load_contract_profile("smoke"), out_dir=tmp_path / "contract", seed=SEED)
@@ -31,9 +28,7 @@ def test_clean_reference_system_passes_the_smoke_budget(refsys, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(("defect", "failing_check"), [
-    pytest.param("contract_drift", "response_schema_conformance", marks=pytest.mark.xfail(
-        strict=False, reason="found, but the failing GET's analysis id came from schemathesis' reuse of observed ids "
-        "(no link chain to re-create it) and was deleted later in the run, so the curl replay answers 404")),
+    ("contract_drift", "response_schema_conformance"),
     ("500_on_edge_input", "not_a_server_error"),
 ])
 def test_contract_defect_is_found_and_its_curl_reproduces_it(refsys, tmp_path: Path, defect: str,
