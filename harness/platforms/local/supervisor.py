@@ -18,11 +18,18 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness import cgroups
 from harness.errors import PlatformError
-from harness.platforms.local.procs import group_members, same_process, signal_group, start_time, terminate_group
+from harness.platforms.local.procs import (
+    group_members,
+    same_process,
+    signal_group,
+    start_time,
+    terminate_group,
+)
 from harness.undo import UndoLog
 
 Readiness = Literal["http", "tcp", "postgres", "redis"]
@@ -221,6 +228,7 @@ class Supervisor:
             self.undo.done(state.paused_undo_id)
             state.paused_undo_id = None
             raise PlatformError(f"cannot pause {name}: it is not running (restart it first)")
+        _wait_until_stopped(state.pid)
 
     def resume(self, name: str) -> None:
         state = self._state(name)
@@ -312,3 +320,16 @@ def _primary_group(user: str | None) -> int | None:
 def python_module(module: str) -> list[str]:
     """argv for ``python -m module`` with this interpreter (the venv the harness runs in)."""
     return [sys.executable, "-m", module]
+
+
+def _wait_until_stopped(pid: int, timeout_s: float = 2.0) -> None:
+    """SIGSTOP is delivered asynchronously: return only once the kernel shows the process stopped,
+    so a caller that pauses and then measures never measures a still-running process."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.005)
