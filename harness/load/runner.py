@@ -97,7 +97,9 @@ class LoadRun:
             self._kill()
             raise
         self.start_epoch = time.time() + 0.3
-        start_file(self.out_dir).write_text(repr(self.start_epoch))
+        pending = start_file(self.out_dir).with_suffix(".tmp")
+        pending.write_text(repr(self.start_epoch))
+        pending.replace(start_file(self.out_dir))  # atomic: a polling worker never reads it half-written
         self._monitor = threading.Thread(target=self._watch, name="load-monitor", daemon=True)
         self._monitor.start()
         return self
