@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.exceptions import TyperException
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from harness.config import load_config
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError, UsageError, error_location
 from harness.exitcodes import ExitCode
-from harness.model import RunResult, Status
+from harness.model import RunResult
 
 app = typer.Typer(
     name="harness",
@@ -97,9 +96,8 @@ def _load_report(path: Path) -> tuple[RunResult, Path]:
     try:
         return RunResult.model_validate_json(file.read_text()), file
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{file}: not a readiness report ({where}: {first['msg']})") from None
+        where, message = error_location(exc)
+        raise UsageError(f"{file}: not a readiness report ({where}: {message})") from None
 
 
 @app.command()

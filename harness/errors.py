@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from harness.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class HarnessError(Exception):
@@ -31,3 +36,17 @@ class PlatformError(HarnessError):
     """A platform could not start, attach to or control the system under test."""
 
     exit_code = ExitCode.INTERNAL_ERROR
+
+
+def error_location(exc: ValidationError) -> tuple[str, str]:
+    """The dotted field path and message of pydantic's first error."""
+    first = exc.errors()[0]
+    return ".".join(str(part) for part in first["loc"]) or "(top level)", first["msg"]
+
+
+def invalid_input(source: str, exc: ValidationError, *, prefix: str = "", allowed: str = "") -> UsageError:
+    """One line for a malformed file or value: ``source: field.path: what is wrong[; allowed: …]``."""
+    where, message = error_location(exc)
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    hint = f"; allowed: {allowed}" if allowed else ""
+    return UsageError(f"{source}: {prefix}{where}: {message}{more}{hint}")

@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import UsageError
+from harness.errors import UsageError, error_location, invalid_input
 from harness.model import Severity
 
 
@@ -45,12 +45,11 @@ def load_policy(path: Path | None) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "?"
+        key, _ = error_location(exc)
         if key == "severity_threshold":
             allowed = ", ".join(s.value for s in Severity)
         elif key.startswith("security.rules."):
             allowed = "fail, warn, ignore"
         else:
             allowed = ", ".join(Policy.model_fields)
-        raise UsageError(f"{path}: {key}: {first['msg']}; allowed: {allowed}") from None
+        raise invalid_input(str(path), exc, allowed=allowed) from None

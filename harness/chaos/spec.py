@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import UsageError
+from harness.errors import UsageError, invalid_input
 
 EXTENSION_NAME = "harness"
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "chaos"
@@ -81,9 +81,7 @@ def harness_extension(experiment: dict[str, Any], source: str = "experiment") ->
             try:
                 return HarnessExtension.model_validate(extension)
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise UsageError(f"{source}: extensions.harness.{where}: {first['msg']}") from None
+                raise invalid_input(str(source), exc, prefix="extensions.harness.") from None
     raise UsageError(f"{source}: no 'harness' extension; add extensions: [{{name: harness, fault: ..., target: ...}}]")
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.errors import UsageError
+from harness.errors import UsageError, invalid_input
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "contract"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -118,6 +118,4 @@ def load_contract_profile(name_or_path: str | Path, directory: Path = PROFILE_DI
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: {where}: {first['msg']}") from None
+        raise invalid_input(str(path), exc) from None

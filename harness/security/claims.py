@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import UsageError
+from harness.errors import UsageError, invalid_input
 
 DEFAULT_CLAIMS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "claims"
 
@@ -69,9 +69,7 @@ def load_claims(paths: list[Path] | None = None, overrides: dict[str, Any] | Non
     try:
         return SecurityClaims.model_validate(merged)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"claims: {where}: {first['msg']}") from None
+        raise invalid_input("claims", exc) from None
 
 
 def _deep_merge(into: dict[str, Any], new: dict[str, Any]) -> None:
