@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.errors import UsageError
+from harness.errors import UsageError, invalid_input
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROFILE_DIR = REPO_ROOT / "scenarios" / "load"
@@ -177,10 +177,7 @@ def parse_profile(data: Any, source: str) -> LoadProfile:
     try:
         return LoadProfile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise UsageError(f"{source}: {where}: {first['msg']}{more}") from None
+        raise invalid_input(str(source), exc) from None
 
 
 def load_profile(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> LoadProfile:
