@@ -2,7 +2,8 @@
 
 Each round runs the runner in a child process (its own process group, like a shell job) against
 its own local platform, kills it with SIGKILL at a random moment (before, between or after the
-fault injections), then does what every harness start does first - ``undo_pending`` - and checks
+fault injections), then starts the harness again (``harness doctor --cleanup``, which runs what every platform start
+runs first: ``undo_pending``) and checks
 that no process of the killed run, no paused process, no cgroup and no pending undo entry remain.
 """
 
@@ -93,9 +94,13 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
             child.wait(timeout=10)
             recorded, cgroup_dirs = components_from_undo_log(state_dir)
 
-            undone = undo_pending(state_dir)  # what the next `harness` start does first
-
-            assert not [u for u in undone if u.startswith("FAILED")], undone
+            # start the harness again, as a user would after a crash: `harness doctor --cleanup`
+            # runs what every platform start runs first (undo_pending)
+            again = subprocess.run([sys.executable, "-m", "harness.cli", "doctor", "--cleanup"], cwd=REPO,
+                                   capture_output=True, text=True, timeout=120,
+                                   env={**os.environ, "HARNESS_STATE_DIR": str(state_dir), "COLUMNS": "200"})
+            assert again.returncode == 0 and "cleanup: undid" in again.stdout, again.stdout + again.stderr
+            assert "FAILED" not in again.stdout, again.stdout
             assert UndoLog(state_dir).pending() == [], "every logged fault and process was undone"
             left = [pid for pid, ct in recorded if alive(pid, ct)]
             assert not left, f"round {round_no}: recorded processes still alive: {left}"
