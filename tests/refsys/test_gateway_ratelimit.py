@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.refsys.conftest import Gateway, free_port
@@ -131,3 +132,23 @@ async def test_redis_windows_are_shared_between_replicas(make_gateway: Any, redi
     assert await statuses(two, alice, 3) == [200, 200, 429]
     ready = (await one.client.get("/readyz")).json()
     assert ready["checks"]["redis"] is True
+
+
+async def test_rate_limit_fails_closed_when_its_store_is_unreachable(make_gateway: Any, redis_url: str,
+                                                                    tmp_path: Any) -> None:
+    """Documented degradation: no Redis means 503 + Retry-After for limited calls, never unlimited access."""
+    gateway = await make_gateway(rate_limit=4, redis_url=redis_url, db_path=tmp_path / "shared.db")
+    alice = await gateway.auth()
+    assert (await gateway.client.get("/analyses", headers=alice)).status_code == 200
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    [server] = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server" and any(
+        c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections())]
+    server.kill()
+    server.wait(timeout=10)
+    for _ in range(6):  # more than the limit of 4: still never a 200
+        response = await gateway.client.get("/analyses", headers=alice)
+        assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "failing closed" in response.json()["detail"]
+    assert (await gateway.client.get("/healthz")).status_code == 200  # liveness is not rate limited
