@@ -105,10 +105,29 @@ def _context(config: pytest.Config) -> RunContext:
         from harness.plugins import plugin_manager
 
         context = RunContext(config.stash[CONFIG_KEY])
+        context.set_progress_writer(_terminal_line_writer(config))
         for facts in plugin_manager().hook.harness_environment_info(config=context.config):
             context.add_environment(facts or {})
         config.stash[CONTEXT_KEY] = context
     return config.stash[CONTEXT_KEY]
+
+
+def _terminal_line_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
+    """Write a line to the real terminal even while pytest captures the test's output."""
+
+    def write(text: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or config.get_verbosity() < -1:
+            return
+        if capture is None:
+            reporter.write_line(f"  ⋯ {text}")
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(f"  ⋯ {text}")
+
+    return write
 
 
 def suite_name_for(item: pytest.Item) -> str:

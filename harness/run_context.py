@@ -8,13 +8,22 @@ import socket
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.config import HarnessConfig
-from harness.model import Check, EnvironmentInfo, FaultInjection, RunResult, SuiteResult, TargetInfo, utcnow
+from harness.model import (
+    Check,
+    EnvironmentInfo,
+    FaultInjection,
+    RunResult,
+    SuiteResult,
+    TargetInfo,
+    utcnow,
+)
 from harness.report import new_run_id, prepare_run_folder, update_latest, write_reports
 from harness.verdict import Judgement, apply_verdict
 
@@ -66,6 +75,14 @@ class RunContext:
         )
         self.checks_by_test: dict[str, list[Check]] = defaultdict(list)
         self._lock = threading.Lock()  # checks may be recorded from helper threads
+        self._progress: Callable[[str], None] = lambda text: None
+
+    def progress(self, text: str) -> None:
+        """One status line on the terminal during long work (call from the test's own thread)."""
+        self._progress(text)
+
+    def set_progress_writer(self, writer: Callable[[str], None]) -> None:
+        self._progress = writer
 
     # -- recording ------------------------------------------------------------------
     def suite(self, name: str) -> SuiteResult:

@@ -115,6 +115,10 @@ class LoadRun:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             stop_file(self.out_dir).touch()
 
+    def finished(self) -> bool:
+        """True once every worker process has exited (the profile ran out or the run was stopped)."""
+        return bool(self._procs) and all(proc.poll() is not None for proc in self._procs)
+
     def wait(self, timeout_s: float | None = None) -> LoadResult:
         """Block until the workers exit and return the merged result."""
         if self._result is not None:

@@ -17,7 +17,10 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
     runner = ChaosRunner(harness_platform, harness_target, out_dir=harness_run.run_dir / "chaos",
                          allow_hosts=harness_config.allow_hosts, load_workers=harness_config.load_workers,
                          seed=harness_config.seed or 1)
+    harness_run.progress(f"chaos: {experiment_path.stem}: steady state, fault, recovery under background load")
     report = runner.run(experiment_path)
+    harness_run.progress(f"chaos: {experiment_path.stem}: {'aborted: ' + report.aborted if report.aborted else 'done'}"
+                         f" in {report.duration_s:.0f} s, time to recover {report.time_to_recover_s} s")
     for injection in report.injections:
         harness_run.add_fault(injection)
     suite = harness_run.suite("chaos")

@@ -16,10 +16,13 @@ RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "
 def test_openapi_contract(harness_config, harness_target, harness_run, record_check) -> None:
     profile = load_contract_profile(harness_config.profile)
     seed = harness_config.seed if harness_config.seed is not None else new_seed()
-    print(f"contract: seed {seed} (replay with --seed {seed}), profile {profile.name}, budget {profile.max_time_s}s")
+    started = f"contract: seed {seed} (replay with --seed {seed}), profile {profile.name}, budget {profile.max_time_s}s"
+    print(started)
+    harness_run.progress(started)
     out_dir = harness_run.run_dir / "contract"
     run = run_contract(harness_target, profile, out_dir=out_dir, seed=seed, allow_hosts=harness_config.allow_hosts)
     print(run.summary())
+    harness_run.progress(run.summary())
     for check in all_checks(run):
         record_check(**{name: getattr(check, name) for name in RECORDED_FIELDS})
     suite = harness_run.suite("contract")

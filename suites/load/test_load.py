@@ -6,10 +6,13 @@ the bottleneck: CPU-saturated or lagging behind its arrival schedule.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from harness.load import load_profile, run_load
+from harness.load import LoadRun, load_profile
+from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
+from harness.model import LoadSecond
 from harness.platforms.base import Platform
 
 RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence")
@@ -37,16 +40,27 @@ def record_result(result: LoadResult, record_check: Any, harness_run: Any) -> No
         suite.inconclusive = f"load generator unhealthy: {result.inconclusive}"
 
 
+def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
+    overall = [row for row in rows if row.label == "all"]
+    last = overall[-1]
+    p95 = f"{last.p95_ms:.0f} ms" if last.p95_ms is not None else "-"
+    return (f"load {profile.name}: {last.t + 1:.0f}/{profile.duration_s:.0f} s · "
+            f"{sum(r.requests for r in overall)} requests · {last.rate:.0f} req/s · p95 {p95} · "
+            f"{sum(r.errors for r in overall)} errors · {sum(r.dropped for r in overall)} dropped")
+
+
 def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check) -> None:
     overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
     profile = load_profile(harness_config.profile, overrides)
-    result = run_load(
-        profile,
-        harness_target,
-        workers=harness_config.load_workers,
-        out_dir=harness_run.run_dir / "load" / profile.name,
-        allow_hosts=harness_config.allow_hosts,
-        watch_pids=watched_pids(harness_platform),
-    )
+    with LoadRun(profile, harness_target, workers=harness_config.load_workers,
+                 out_dir=harness_run.run_dir / "load" / profile.name, allow_hosts=harness_config.allow_hosts,
+                 watch_pids=watched_pids(harness_platform)) as run:
+        next_line = time.monotonic() + 5
+        while not run.finished():  # a status line every 5 s: long profiles are not silent
+            time.sleep(0.25)
+            if time.monotonic() >= next_line and any(row.label == "all" for row in run.live()):
+                harness_run.progress(progress_line(profile, run.live()))
+                next_line += 5
+        result = run.wait()
     print(result.summary())
     record_result(result, record_check, harness_run)
