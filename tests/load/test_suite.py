@@ -27,3 +27,5 @@ def test_suite_reports_the_slow_endpoint_and_exits_not_ready(tmp_path: Path) -> 
     assert status["load.smoke.p95.list_analyses"] == "fail"
     assert status["load.smoke.p95.get_analysis"] == "pass"
     assert {row["label"] for row in load["timeseries"]} >= {"all", "list_analyses"}
+    # long work is not silent: a status line every 5 s on the terminal, even with output captured
+    assert "⋯ load smoke: " in child.stdout and " req/s · p95 " in child.stdout
