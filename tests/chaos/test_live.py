@@ -64,8 +64,7 @@ def test_resilience_defect_is_caught_by_its_experiment(defect: str, tmp_path: Pa
     experiment, aspect = CAUGHT_BY[defect]
     with runner(tmp_path, defects=(defect,)) as chaos:
         report = chaos.run(EXPERIMENT_DIR / f"{experiment}.yaml")
-    if defect != "data_loss_on_restart":  # its 404s on read-back already break the steady state
-        assert report.inconclusive is None, report.inconclusive
+    assert report.inconclusive is None, report.inconclusive
     caught = check(report, aspect)
     assert caught["status"] is Status.FAIL, f"{defect} not caught: {caught['message']}"
     assert caught["evidence"].measured, "the deviation is in the evidence"

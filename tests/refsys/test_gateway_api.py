@@ -72,7 +72,7 @@ async def test_defect_sqli_gives_errors_boolean_and_time_differences(make_gatewa
     assert (await search("'")).status_code == 500  # SQL syntax error
     leaked = [item["text"] for item in (await search("zzz' OR 1=1 --")).json()["items"]]
     assert "globex secret" in leaked  # another tenant's data
-    heavy = "zzz' OR (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<300000) " \
+    heavy = "zzz' OR (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<1000000) " \
             "SELECT count(*) FROM c) > 0 --"
     started = time.perf_counter()
     slow = await search(heavy)
@@ -80,7 +80,7 @@ async def test_defect_sqli_gives_errors_boolean_and_time_differences(make_gatewa
     started = time.perf_counter()
     await search("zzz")
     baseline = time.perf_counter() - started
-    assert slow.status_code == 200 and elapsed > baseline + 0.05
+    assert slow.status_code == 200 and elapsed > baseline + 0.1
 
 
 async def test_inference_unavailable_is_503_problem_and_degraded_is_201(make_gateway: Any) -> None:

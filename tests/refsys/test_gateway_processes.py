@@ -56,13 +56,15 @@ def test_acknowledged_writes_survive_a_restart(start_process: Callable[..., Proc
 def test_defect_data_loss_on_restart(start_process: Callable[..., ProcessHandle],
                                      gateway_env: dict[str, str]) -> None:
     env = {**gateway_env, "REFSYS_DEFECTS": "data_loss_on_restart"}
-    first = start_process(GATEWAY, env, name="gateway")
+    first = start_process(GATEWAY, {**env, "REFSYS_INSTANCE": "gateway-1"}, name="gateway-1")
+    other = start_process(GATEWAY, {**env, "REFSYS_INSTANCE": "gateway-2"}, name="gateway-2")
     alice = login_sync(first.url)
     created = create(first.url, alice, "lose me")
-    assert get_status(first.url, f"/analyses/{created['id']}", alice) == 200  # looks fine before restart
-    stop(first.proc)
-    second = start_process(GATEWAY, env, name="gateway-restarted")
-    assert get_status(second.url, f"/analyses/{created['id']}", alice) == 404
+    path = f"/analyses/{created['id']}"
+    assert [get_status(url, path, alice) for url in (first.url, other.url)] == [200, 200]  # looks fine
+    stop(first.proc, kill=True)
+    start_process(GATEWAY, {**env, "REFSYS_INSTANCE": "gateway-1"}, name="gateway-1-restarted")
+    assert get_status(other.url, path, alice) == 404  # one replica's restart lost it for every replica
 
 
 def test_unknown_defect_exits_2_naming_valid_ones() -> None:
