@@ -5,6 +5,9 @@ Three significant digits over 1 µs .. 10 min keeps p99.9 within 0.1 % of the ex
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
 from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel
 
@@ -21,6 +24,48 @@ def new_histogram() -> HdrHistogram:
 def record_seconds(histogram: HdrHistogram, seconds: float) -> None:
     """Record a duration given in seconds (clamped into the histogram's range)."""
     histogram.record_value(min(max(int(seconds * 1_000_000), LOWEST_US), HIGHEST_US))
+
+
+def record_many_us(histogram: HdrHistogram, values: Sequence[int]) -> None:
+    """Record many durations in whole µs at once (clamped into range), same counts as ``record_value``.
+
+    The load worker appends raw µs values per request and folds them in here a few times a second.
+    Bucket indices come from a lookup table below ``TABLE_LIMIT_US`` (else ``HdrHistogram``'s
+    arithmetic, inlined) and are counted in C (``Counter``): ~80 ns a value instead of the ~850 ns
+    of ``HdrHistogram.record_value``'s chain of method calls.
+    """
+    if not values:
+        return
+    low, high = min(values), max(values)
+    if low < LOWEST_US or high > HIGHEST_US:
+        values = [LOWEST_US if v < LOWEST_US else HIGHEST_US if v > HIGHEST_US else v for v in values]
+        low, high = max(low, LOWEST_US), min(high, HIGHEST_US)
+    layout = (histogram.sub_bucket_mask, histogram.unit_magnitude, histogram.sub_bucket_half_count_magnitude,
+              histogram.sub_bucket_half_count)
+    if high < TABLE_LIMIT_US:
+        table = _INDEX_TABLES.get(layout)
+        if table is None:
+            table = _INDEX_TABLES[layout] = _counts_indices(range(TABLE_LIMIT_US), *layout)
+        indices = Counter([table[v] for v in values])
+    else:
+        indices = Counter(_counts_indices(values, *layout))
+    counts = histogram.counts
+    for index, count in indices.items():
+        counts[index] += count
+    histogram.total_count += len(values)
+    histogram.min_value = min(histogram.min_value, low)
+    histogram.max_value = max(histogram.max_value, high)
+
+
+TABLE_LIMIT_US = 1 << 15  # 32.8 ms: the table costs ~1 MB and ~5 ms to build, once per process
+_INDEX_TABLES: dict[tuple[int, int, int, int], list[int]] = {}
+
+
+def _counts_indices(values: Iterable[int], mask: int, unit: int, magnitude: int, half: int) -> list[int]:
+    """``HdrHistogram._counts_index_for`` of each value, inlined: the bucket is the bit length above
+    the sub-bucket range, the sub-bucket the value shifted down by it."""
+    shift = unit + magnitude + 1
+    return [(((b := (v | mask).bit_length() - shift) + 1) << magnitude) + (v >> (b + unit)) - half for v in values]
 
 
 def encode(histogram: HdrHistogram) -> str:

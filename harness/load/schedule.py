@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, count
+from typing import NamedTuple
 
 from harness.load.profile import LoadProfile
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
+class Arrival(NamedTuple):
+    """One intended request (a tuple: the load worker creates tens of thousands a second)."""
+
     seq: int  # position in the global schedule
     offset_s: float  # intended start, seconds after the run's start
     op_index: int  # index into profile.operations
@@ -87,18 +89,77 @@ def arrivals(profile: LoadProfile, worker_index: int = 0, workers: int = 1) -> I
     Times come from inverting the cumulative rate N(t) (time-rescaling), which handles
     constant stages and linear ramps exactly, for uniform and Poisson arrivals alike.
     """
+    return map(Arrival._make, arrival_tuples(profile, worker_index, workers))
+
+
+def arrival_tuples(profile: LoadProfile, worker_index: int = 0, workers: int = 1) -> Iterator[tuple[int, float, int]]:
+    """``arrivals()`` as plain ``(seq, offset_s, op_index)`` tuples: what the load worker's hot loop claims."""
     segments = _segments(profile)
     ends = list(accumulate(seg.count for seg in segments))
+    befores = [end - seg.count for end, seg in zip(ends, segments)]
     weights = list(accumulate(op.weight for op in profile.operations))
-    pick = random.Random(profile.seed)  # same sequence in every worker
-    seg_index = 0
-    for seq, n in enumerate(_cumulative_targets(profile)):
-        while seg_index < len(segments) and n >= ends[seg_index]:
-            seg_index += 1
-        if seg_index == len(segments):
-            return
-        seg = segments[seg_index]
-        before = ends[seg_index] - seg.count
-        op_index = pick.choices(range(len(weights)), cum_weights=weights)[0] if len(weights) > 1 else 0
+    if profile.arrivals == "uniform" and len(weights) == 1:
+        # Nothing random to keep in step with the other workers: visit only this worker's share.
+        targets: Iterator[tuple[int, float]] = ((seq, float(seq)) for seq in count(worker_index, workers))
+        workers, worker_index = 1, 0  # every target is already ours
+        pick = None
+    else:
+        targets = enumerate(_cumulative_targets(profile))
+        pick = random.Random(profile.seed)  # same sequence in every worker
+    choices, indices = (pick.choices, range(len(weights))) if pick and len(weights) > 1 else (None, range(1))
+    seg_index, last = -1, len(segments)
+    end = start = before = rate = 0.0
+    seg = segments[0]
+    for seq, n in targets:
+        if seg_index < 0 or n >= end:
+            while seg_index < last and (seg_index < 0 or n >= ends[seg_index]):
+                seg_index += 1
+            if seg_index == last:
+                return
+            seg = segments[seg_index]
+            end, start, before = ends[seg_index], seg.start_s, befores[seg_index]
+            rate = seg.rate_from if math.isclose(seg.rate_from, seg.rate_to) else 0.0  # 0: a ramp
+        op_index = choices(indices, cum_weights=weights)[0] if choices else 0
         if seq % workers == worker_index:
-            yield Arrival(seq, seg.start_s + seg.time_of(n - before), op_index)
+            # seg.time_of, inlined for constant stages (same arithmetic, so the same floats)
+            yield seq, start + ((n - before) / rate if rate else seg.time_of(n - before)), op_index
+
+
+class SharedSchedule:
+    """The open model's claim counter: a worker's free users take its arrivals in order.
+
+    No dispatcher and no queue: a user that becomes free claims the next arrival and sleeps
+    until it is due. Offsets are seconds after the run's start; ``drop`` receives
+    ``(op_index, offset_s)`` of each arrival that no user was free for.
+    """
+
+    __slots__ = ("_source", "_drop", "next")
+
+    def __init__(self, source: Iterator[tuple[int, float, int]], drop: Callable[[tuple[int, float]], None]) -> None:
+        self._source = source
+        self._drop = drop
+        self.next: tuple[int, float, int] | None = next(source, None)
+
+    def claim(self, free_since: float) -> tuple[int, float, int] | None:
+        """The next arrival due at or after ``free_since``, when the claiming user became free.
+
+        Earlier unclaimed ones were due while every user was busy: they are dropped here.
+        """
+        arrival, source, drop = self.next, self._source, self._drop
+        while arrival is not None and arrival[1] < free_since:
+            drop((arrival[2], arrival[1]))
+            arrival = next(source, None)
+        self.next = next(source, None)  # None again once exhausted
+        return arrival
+
+    def drop_due(self, before: float) -> None:
+        """Drop the unclaimed arrivals due before ``before``, once no user can be free for them.
+
+        The load worker's bookkeeper calls this every 0.1 s, so arrivals missed while every user
+        hangs on a slow target are counted in the second they were due, not when a user frees up.
+        """
+        arrival, source, drop = self.next, self._source, self._drop
+        while arrival is not None and arrival[1] < before:
+            drop((arrival[2], arrival[1]))
+            arrival = next(source, None)
+        self.next = arrival

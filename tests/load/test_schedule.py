@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from harness.load.profile import parse_profile
-from harness.load.schedule import arrivals, expected_arrivals, rate_at
+from harness.load.schedule import SharedSchedule, arrival_tuples, arrivals, expected_arrivals, rate_at
 
 
 def profile(**fields):  # type: ignore[no-untyped-def]
@@ -62,3 +62,25 @@ def test_workers_partition_the_schedule_exactly() -> None:
     merged = sorted((a for share in shares for a in share), key=lambda a: a.seq)
     assert merged == whole
     assert {len(share) for share in shares} <= {66, 67}
+
+
+def test_shared_schedule_drops_what_fell_due_while_every_user_was_busy() -> None:
+    dropped: list[tuple[int, float]] = []
+    shared = SharedSchedule(arrival_tuples(profile()), dropped.append)  # every 0.05 s for 10 s
+    assert shared.claim(0.0) == (0, 0.0, 0) and shared.claim(0.0) == (1, 0.05, 0)  # two free users
+    # the first user became free at 0.12 s: arrival 2 (due 0.10 s) found every user busy
+    assert shared.claim(0.12) == (3, 0.15, 0) and dropped == [(0, 0.10)]
+    shared.drop_due(0.30)  # the bookkeeper at 0.30 s: nobody claimed 0.20 and 0.25 in time
+    assert dropped == [(0, 0.10), (0, 0.20), (0, 0.25)]
+    assert shared.claim(0.0) == (6, 0.30, 0)  # a user free since before it was due gets it
+    rest = [shared.claim(0.0) for _ in range(193)]
+    assert rest[-1] == (199, 9.95, 0) and shared.claim(0.0) is None and shared.claim(99.0) is None
+    assert len(dropped) == 3
+
+
+def test_single_operation_shares_match_the_whole_schedule() -> None:
+    ramp = profile(stages=[{"duration_s": 5, "rate": 30, "ramp": True}, {"duration_s": 5, "rate": 30}])
+    whole = list(arrivals(ramp))
+    shares = [list(arrivals(ramp, i, 4)) for i in range(4)]  # these skip the other workers' arrivals
+    assert sorted((a for share in shares for a in share), key=lambda a: a.seq) == whole
+    assert [tuple(a) for a in whole] == list(arrival_tuples(ramp))
