@@ -95,6 +95,11 @@ def availability() -> str | None:
             "(run as root, or delegate cpu+memory to the harness's cgroup)")
 
 
+def hierarchy() -> str:
+    """Which hierarchy limits go into: 'v2' or 'v1' (call only when ``availability()`` is None)."""
+    return "v2" if _v2_base() is not None else "v1"
+
+
 def _write(path: Path, value: str) -> None:
     path.write_text(value)
 

@@ -66,16 +66,13 @@ def _free_port() -> tuple[bool, str]:
 
 
 def _cgroups() -> tuple[bool, str]:
-    root = Path("/sys/fs/cgroup")
-    if not (root / "cgroup.controllers").exists():
-        return False, "cgroup v2 not mounted at /sys/fs/cgroup"
-    try:
-        probe = root / "harness-doctor-probe"
-        probe.mkdir(exist_ok=True)
-        probe.rmdir()
-        return True, "cgroup v2 writable"
-    except OSError as exc:
-        return False, f"cgroup v2 not writable ({exc.strerror})"
+    """The same test the platform uses before it applies a limit (v2, or v1 cpu+memory hierarchies)."""
+    from harness import cgroups
+
+    reason = cgroups.availability()
+    if reason is not None:
+        return False, reason
+    return True, f"cgroup {cgroups.hierarchy()} cpu + memory writable"
 
 
 def diagnose() -> list[Finding]:
@@ -95,5 +92,5 @@ def diagnose() -> list[Finding]:
     ok, detail = _free_port()
     out.append(Finding("free ports", ok, detail, "every local platform component"))
     ok, detail = _cgroups()
-    out.append(Finding("cgroups", ok, detail, "CPU/memory pressure faults on the local platform", "run as root on cgroup v2"))
+    out.append(Finding("cgroups", ok, detail, "CPU/memory pressure faults on the local platform", "run as root, or delegate cpu+memory to the harness's cgroup"))
     return out

@@ -38,6 +38,16 @@ def test_doctor_lists_components_and_what_missing_ones_disable():
         assert name in result.stdout
 
 
+def test_doctor_judges_cgroups_as_the_platform_does(monkeypatch):
+    from harness import cgroups, doctor
+
+    found = {f.name: f for f in doctor.diagnose()}["cgroups"]
+    assert found.present == (cgroups.availability() is None)  # v1-only machines count (this one is)
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", cgroups.CGROUP_ROOT / "no-such-mount")
+    missing = {f.name: f for f in doctor.diagnose()}["cgroups"]
+    assert not missing.present and "not mounted" in missing.detail
+
+
 def test_report_rerenders_html_from_json(tmp_path, capsys):
     (tmp_path / "readiness.json").write_text(make_run().model_dump_json())
     assert main(["report", str(tmp_path)]) == 0
