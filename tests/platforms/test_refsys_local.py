@@ -1,4 +1,6 @@
-"""The real reference system on the local platform: fast start, logins through the LB, both backends."""
+"""The real reference system on the local platform: logins through the LB, both backends, nothing left behind.
+
+Start-up time (< 20 s) is a budget measured by bench/bench_budgets.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -24,11 +26,10 @@ def login(base_url: str, username: str, password: str) -> str:
     return response.json()["access_token"]
 
 
-def exercise(platform: LocalPlatform, max_start_s: float) -> None:
-    start = time.monotonic()
+def exercise(platform: LocalPlatform) -> None:
     target = platform.start()
     try:
-        assert time.monotonic() - start < max_start_s
+        assert target.extra["startup_s"] > 0  # measured and reported (`harness up` prints it)
         for name in ("acme_user", "globex_user"):
             ident = target.identities[name]
             token = login(target.base_url, ident.username, ident.password)
@@ -49,15 +50,15 @@ def exercise(platform: LocalPlatform, max_start_s: float) -> None:
     assert all(port_is_free(p) for p in ports)
 
 
-def test_refsys_sqlite_starts_fast_and_logins_work_through_the_lb(tmp_path: Path) -> None:
-    exercise(LocalPlatform(state_dir=tmp_path), max_start_s=20)
+def test_refsys_sqlite_starts_and_logins_work_through_the_lb(tmp_path: Path) -> None:
+    exercise(LocalPlatform(state_dir=tmp_path))
 
 
 @pytest.mark.skipif(not (POSTGRES_BIN / "postgres").exists() or not shutil.which("redis-server"),
                     reason="needs PostgreSQL 15 (apt-get install postgresql) and redis-server")
 def test_refsys_postgres_and_redis(tmp_path: Path) -> None:
     platform = LocalPlatform(state_dir=tmp_path, backend="postgres", redis=True)
-    exercise(platform, max_start_s=25)
+    exercise(platform)
     assert not any(Path(d).exists() for d in platform._data_dirs)
 
 
