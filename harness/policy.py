@@ -18,6 +18,8 @@ class SecurityPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: dict[str, Literal["fail", "warn", "ignore"]] = Field(default_factory=dict)
+    # /docs, /redoc public on purpose? (security.inventory.docs_exposure; unset: the target's own hint, else no)
+    docs_allowed: bool | None = None
 
 
 class Policy(BaseModel):

@@ -12,4 +12,8 @@ SUITE = SuiteSpec(
     "findings -> SARIF",
     default_profile="smoke",
     order=30,
+    # The claim verified is "expired access tokens are refused", not the 300 s lifetime: a short TTL lets
+    # security.auth.expired wait a token out within the smoke budget. The rate limit stays at its production
+    # 100/60 s (the claim under test); its window check needs ~2.7 windows, so it runs in profile full.
+    platform_env={"REFSYS_ACCESS_TTL_S": "5"},
 )

@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from harness.errors import UsageError
 from harness.model import Check
+from harness.policy import SecurityPolicy, load_policy
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
 from harness.security.record import record_outcomes
-from harness.security.rules import Action, load_rules
+from harness.security.rules import Action, rules_of
 from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 RUN_LAST = ("test_ratelimit.py",)
@@ -27,16 +29,29 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 @pytest.fixture(scope="session")
-def security_rules(harness_config) -> dict[str, Action]:  # type: ignore[no-untyped-def]
+def security_policy(harness_config) -> SecurityPolicy:  # type: ignore[no-untyped-def]
+    """The policy file's ``security`` section: per-probe rules, docs policy (defaults without a policy)."""
+    return load_policy(harness_config.policy).security
+
+
+@pytest.fixture(scope="session")
+def security_rules(security_policy: SecurityPolicy) -> dict[str, Action]:
     """Per-probe fail/warn/ignore from the policy file's ``security.rules`` (empty without a policy)."""
-    return load_rules(harness_config.policy)
+    return rules_of(security_policy)
 
 
 @pytest.fixture(scope="package")  # harness_target is one platform per suite package
-def probe_ctx(harness_target, harness_run, harness_config) -> Iterator[ProbeContext]:  # type: ignore[no-untyped-def]
-    """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget."""
-    ctx = ProbeContext.open(harness_target, allow_hosts=harness_config.allow_hosts, run_dir=harness_run.run_dir,
-                            profile=harness_config.profile)
+def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]
+              security_policy) -> Iterator[ProbeContext]:
+    """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget.
+
+    A disallowed spec host or an unreadable spec is a usage error: the run stops with exit 4.
+    """
+    try:
+        ctx = ProbeContext.open(harness_target, allow_hosts=harness_config.allow_hosts, run_dir=harness_run.run_dir,
+                                profile=harness_config.profile, policy=security_policy)
+    except UsageError as exc:
+        pytest.exit(str(exc), returncode=int(exc.exit_code))
     try:
         yield ctx
     finally:

@@ -19,7 +19,7 @@ UNDOCUMENTED = rule("security.inventory.undocumented_routes", "No live routes ou
                     "Remove debug/legacy routes or document them; the spec is the inventory.")
 DOCS = rule("security.inventory.docs_exposure", "Interactive API docs are exposed only when the policy allows",
             Severity.LOW, "API9:2023", "CWE-200", "Disable /docs and /redoc in production or put them behind auth "
-            "(set Target.extra['docs_allowed']=true if they are public on purpose).")
+            "(set 'security: {docs_allowed: true}' in the gate policy if they are public on purpose).")
 
 TRACE_SIGNS = re.compile(r"(Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+|"
                          r"\bat [\w.$]+\([\w]+\.java:\d+\)|Werkzeug Debugger|Whitelabel Error Page|"
@@ -70,7 +70,21 @@ def stack_traces(ctx: ProbeContext) -> Outcome:
     return LEAK.passed(f"{len(responses)} error responses (statuses {statuses}) leak nothing", evidence=evidence)
 
 
+def docs_allowed(ctx: ProbeContext) -> tuple[bool, str]:
+    """Whether public interactive docs are intended, and who said so: the policy, else the target's hint."""
+    if ctx.policy.docs_allowed is not None:
+        return ctx.policy.docs_allowed, "policy security.docs_allowed"
+    if "docs_allowed" in ctx.target.extra:
+        return bool(ctx.target.extra["docs_allowed"]), "Target.extra['docs_allowed']"
+    return False, "default (not allowed)"
+
+
 def inventory(ctx: ProbeContext) -> list[Outcome]:
+    """Well-known debug routes (a fixed list) that answer but are not in the spec, and the docs policy.
+
+    Only the routes in ``DEBUG_ROUTES`` are tried: the spec cannot name what it leaves out, and crawling
+    or brute-forcing paths is out of scope for a bounded probe.
+    """
     documented = {op.path for op in ctx.spec.operations}
     spec_path = ctx.target.openapi_url.split(ctx.target.base_url, 1)[-1] if ctx.target.openapi_url else "/openapi.json"
     live = []
@@ -91,13 +105,14 @@ def inventory(ctx: ProbeContext) -> list[Outcome]:
         outcomes.append(UNDOCUMENTED.passed(f"none of {len(DEBUG_ROUTES)} well-known debug routes answer",
                                             evidence=evidence))
     docs = [r for r in (ctx.client.get(p) for p in DOCS_ROUTES) if r.is_success]
-    allowed = bool(ctx.target.extra.get("docs_allowed", False))
-    docs_evidence = Evidence(measured={"exposed": [r.request.url.path for r in docs], "docs_allowed": allowed},
+    allowed, decided_by = docs_allowed(ctx)
+    docs_evidence = Evidence(measured={"exposed": [r.request.url.path for r in docs], "docs_allowed": allowed,
+                                       "docs_policy_from": decided_by},
                              samples=[sample(r) for r in docs[:1]])
     if docs and not allowed:
         outcomes.append(DOCS.failed(f"interactive docs are public at {docs[0].request.url.path}",
                                     location=f"GET {docs[0].request.url.path}", evidence=docs_evidence))
     else:
-        outcomes.append(DOCS.passed("interactive docs not exposed" if not docs else "docs public, allowed by policy",
-                                    evidence=docs_evidence))
+        message = f"docs public, allowed by {decided_by}" if docs else "interactive docs not exposed"
+        outcomes.append(DOCS.passed(message, evidence=docs_evidence))
     return outcomes
