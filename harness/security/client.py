@@ -21,11 +21,12 @@ class BudgetExceeded(HarnessError):
 
 
 class ProbeClient:
-    """An ``httpx.Client`` that only talks to allowed hosts and stops after ``max_requests``."""
+    """An ``httpx.Client`` that only talks to allowed hosts (every request's) and stops after ``max_requests``."""
 
     def __init__(self, base_url: str, *, allow_hosts: Iterable[str] = (), max_requests: int = 3000,
                  timeout_s: float = 10.0, max_retry_after_s: float = 5.0, max_total_wait_s: float = 60.0) -> None:
-        ensure_allowed(base_url, allow_hosts)  # before any request is sent
+        self.allow_hosts = list(allow_hosts)
+        ensure_allowed(base_url, self.allow_hosts)  # before any request is sent
         self.base_url = base_url.rstrip("/")
         self.max_requests = max_requests
         self.sent = 0
@@ -55,12 +56,14 @@ class ProbeClient:
         if self.sent >= self.max_requests:
             raise BudgetExceeded(f"probe budget of {self.max_requests} requests spent; raise max_requests "
                                  "or narrow the probes (this guards against runaway loops)")
-        self.sent += 1
         all_headers = dict(headers or {})
         if cookies:  # explicit Cookie header: the client keeps no cookie jar between probes
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        request = self._http.build_request(method, url, headers=all_headers, **kwargs)
+        ensure_allowed(str(request.url), self.allow_hosts)  # an absolute URL may name another host
+        self.sent += 1
         started = time.perf_counter()
-        response = self._http.request(method, url, headers=all_headers, **kwargs)
+        response = self._http.send(request)
         response.extensions["elapsed_s"] = time.perf_counter() - started
         self._http.cookies.clear()
         return response

@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import yaml
 
 from harness.errors import UsageError
 from harness.platforms.base import Identity, Target
+from harness.policy import SecurityPolicy
+from harness.safety import ensure_allowed
 from harness.security.auth import Identities
 from harness.security.claims import SecurityClaims, load_claims
 from harness.security.client import ProbeClient
@@ -20,14 +23,34 @@ from harness.security.spec import ApiSpec, Operation, save_pretty
 
 @dataclass(frozen=True)
 class Budget:
-    """How long a probe may wait (token expiry, rate-limit windows); set by the profile."""
+    """How long a probe may wait (token expiry, rate-limit windows); set by the profile.
+
+    Long profiles allow 180 s: enough for the rate-limit window check at a 60 s claim (~2.7 windows).
+    """
 
     max_wait_s: float = 15.0
     time_based_delay_s: float = 1.5  # injected sleep for time-based SQLi differentials
 
     @classmethod
     def for_profile(cls, profile: str) -> Budget:
-        return cls(max_wait_s=90.0) if profile in {"full", "nightly", "soak"} else cls()
+        return cls(max_wait_s=180.0) if profile in {"full", "nightly", "soak"} else cls()
+
+
+def _fetch_document(client: ProbeClient, url: str) -> dict[str, Any]:
+    response = client.get(url)
+    response.raise_for_status()
+    return _mapping(response.json())
+
+
+def _read_document(path_or_file_url: str) -> dict[str, Any]:
+    """A spec file (``--openapi-url`` may name one): JSON or YAML."""
+    return _mapping(yaml.safe_load(Path(path_or_file_url.removeprefix("file://")).read_text()))
+
+
+def _mapping(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise ValueError("not an OpenAPI document: expected a JSON object")
+    return document
 
 
 @dataclass
@@ -38,30 +61,38 @@ class ProbeContext:
     identities: Identities
     claims: SecurityClaims
     budget: Budget = field(default_factory=Budget)
+    policy: SecurityPolicy = field(default_factory=SecurityPolicy)  # the gate policy's ``security`` section
     spec_path: Path | None = None
     spec_lines: dict[str, int] = field(default_factory=dict)
     created: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # op key -> [(owner name, id)]
 
     @classmethod
     def open(cls, target: Target, *, allow_hosts: list[str] | None = None, run_dir: Path | None = None,
-             profile: str = "smoke", claims: SecurityClaims | None = None, max_requests: int = 3000) -> ProbeContext:
-        """Fetch the spec (saved pretty-printed to ``run_dir/openapi.json``) and prepare identities."""
-        client = ProbeClient(target.base_url, allow_hosts=allow_hosts or [], max_requests=max_requests)
+             profile: str = "smoke", claims: SecurityClaims | None = None, max_requests: int = 3000,
+             policy: SecurityPolicy | None = None) -> ProbeContext:
+        """Fetch the spec (saved pretty-printed to ``run_dir/openapi.json``) and prepare identities.
+
+        Both the base URL and the spec URL must be on the allowlist (``DisallowedHostError``, exit 4,
+        before any request is sent).
+        """
         spec_url = target.openapi_url or f"{target.base_url.rstrip('/')}/openapi.json"
+        is_http = spec_url.startswith(("http://", "https://"))
+        if is_http:
+            ensure_allowed(spec_url, allow_hosts or [])
+        client = ProbeClient(target.base_url, allow_hosts=allow_hosts or [], max_requests=max_requests)
         try:
-            response = client.get(spec_url)
-            response.raise_for_status()
-            document = response.json()
+            document = _fetch_document(client, spec_url) if is_http else _read_document(spec_url)
             spec = ApiSpec(document)
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, OSError, ValueError, yaml.YAMLError) as exc:
             client.close()
-            raise UsageError(f"cannot load the OpenAPI spec from {spec_url} ({exc}); the security suite "
-                             "works from the spec: pass --openapi-url") from None
+            raise UsageError(f"cannot load the OpenAPI spec from {spec_url} ({str(exc).splitlines()[0]}); the "
+                             "security suite works from the spec: pass --openapi-url") from None
         spec_path, lines = save_pretty(document, run_dir) if run_dir else (None, {})
         if claims is None:
             claims = load_claims(overrides=target.extra.get("claims"))
         return cls(target=target, client=client, spec=spec, identities=Identities(client, target), claims=claims,
-                   budget=Budget.for_profile(profile), spec_path=spec_path, spec_lines=lines)
+                   budget=Budget.for_profile(profile), policy=policy or SecurityPolicy(), spec_path=spec_path,
+                   spec_lines=lines)
 
     def close(self) -> None:
         self.client.close()
@@ -109,3 +140,11 @@ class ProbeContext:
     def collections(self) -> list[Operation]:
         """POST operations that create an object addressable at ``<path>/{id}``."""
         return [op for op in self.bearer_operations() if op.method == "POST" and self.item_operations(op)]
+
+    def collection_for(self, op: Operation) -> Operation | None:
+        """The ``POST /things`` whose objects ``op`` addresses: ``/things/{id}``, also under a prefix
+        (``/admin/things/{id}``)."""
+        if not op.path_params:
+            return None
+        item = "/{" + op.path_params[-1].name + "}"
+        return next((c for c in self.collections() if op.path.endswith(c.path.rstrip("/") + item)), None)
