@@ -3,6 +3,10 @@
 Hand-written: the document is small and its required shape is fixed by the OASIS schema (``sarif-om``
 models it but is unmaintained and writes camelCase only through extra glue). Results point at the
 operation's line in the ``openapi.json`` the suite saved in the run folder.
+
+Every security-suite finding is a result; other suites' findings only when they are security findings
+(an OWASP reference, as the contract suite gives ``ignored_auth`` or ``object_level_authorization``):
+a schema drift is a contract problem, not a code-scanning alert.
 """
 
 from __future__ import annotations
@@ -40,13 +44,17 @@ def sarif_rule(rule_id: str, catalog: dict[str, Rule], finding: Finding | None =
         "help": {"text": help_text, "markdown": f"**{title}**\n\n{help_text}\n\nReferences: {', '.join(owasp + cwe)}"},
         "defaultConfiguration": {"level": LEVEL[severity]},
         "properties": {"security-severity": SECURITY_SEVERITY[severity], "precision": "high",
-                       "tags": ["security", *[f"OWASP-{o}" for o in owasp],
+                       "tags": ["security", *[f"OWASP-{o.split()[0]}" for o in owasp],
                                 *[f"external/cwe/{c.lower()}" for c in cwe]]},
     }
 
 
+def is_security_relevant(finding: Finding) -> bool:
+    return finding.suite == "security" or bool(finding.owasp)
+
+
 def sarif_document(run: RunResult, spec_lines: dict[str, int] | None = None) -> dict[str, Any]:
-    findings = run.all_findings()
+    findings = [f for f in run.all_findings() if is_security_relevant(f)]
     catalog = all_rules()
     rule_ids = sorted({f.check_id for f in findings})
     rules = [sarif_rule(rule_id, catalog, next(f for f in findings if f.check_id == rule_id)) for rule_id in rule_ids]

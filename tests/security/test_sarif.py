@@ -4,7 +4,8 @@ import json
 
 import jsonschema
 
-from harness.model import Check, EnvironmentInfo, RunResult, Status, TargetInfo
+from harness.contract.findings import SECURITY_REFS
+from harness.model import Check, EnvironmentInfo, Finding, RunResult, Severity, Status, TargetInfo
 from harness.security.catalog import all_rules
 from harness.security.probes.authz import BOLA
 from harness.security.probes.headers import HSTS
@@ -13,7 +14,8 @@ from harness.security.sarif import SarifReporter
 from harness.security.spec import save_pretty
 
 # The parts of the OASIS SARIF 2.1.0 schema that code-scanning uploads depend on (the full schema is not
-# available offline); every "required" list below is copied from sarif-schema-2.1.0.json.
+# available offline, nor shipped by any installed package); every "required" list and constraint below is
+# copied from sarif-schema-2.1.0.json. tests/security/test_suite_end_to_end.py validates a real run with it.
 SARIF_CORE_SCHEMA = {
     "type": "object",
     "required": ["version", "runs"],
@@ -36,6 +38,8 @@ SARIF_CORE_SCHEMA = {
                     "type": "object", "required": ["message", "ruleId", "locations", "partialFingerprints"],
                     "properties": {
                         "message": {"type": "object", "required": ["text"]},
+                        "ruleIndex": {"type": "integer", "minimum": -1},
+                        "partialFingerprints": {"type": "object", "additionalProperties": {"type": "string"}},
                         "level": {"enum": ["none", "note", "warning", "error"]},
                         "locations": {"type": "array", "minItems": 1, "items": {
                             "type": "object", "required": ["physicalLocation"],
@@ -78,6 +82,31 @@ def test_sarif_matches_the_core_schema_and_locates_operations(tmp_path):
     hsts = next(r for r in results if r["ruleId"] == "security.headers.hsts")
     assert hsts["level"] == "warning"
     assert hsts["locations"][0]["physicalLocation"]["region"]["startLine"] == 1  # no operation: top of the spec
+
+
+def contract_finding(check: str, severity: Severity) -> Finding:
+    """A contract-suite finding as harness.contract.findings.to_finding writes it (refs from SECURITY_REFS)."""
+    owasp, cwe = SECURITY_REFS.get(check, ([], []))
+    return Finding(fingerprint=Finding.make_fingerprint(check), check_id=f"contract.get_things.{check}",
+                   suite="contract", title=f"GET /things: {check}", severity=severity, location="GET /things",
+                   owasp=owasp, cwe=cwe)
+
+
+def test_only_security_relevant_contract_findings_reach_sarif(tmp_path):
+    run = run_with_findings()
+    contract = run.suite("contract")
+    contract.findings += [contract_finding("ignored_auth", Severity.HIGH),
+                          contract_finding("response_schema_conformance", Severity.MEDIUM)]
+    _, lines = save_pretty(SPEC, tmp_path)
+    document = json.loads(SarifReporter().write(run, tmp_path).read_text())
+    jsonschema.validate(document, SARIF_CORE_SCHEMA)
+    results = {r["ruleId"]: r for r in document["runs"][0]["results"]}
+    assert set(results) == {"security.authz.bola", "security.headers.hsts", "contract.get_things.ignored_auth"}
+    ignored_auth = results["contract.get_things.ignored_auth"]
+    assert ignored_auth["properties"]["suite"] == "contract"
+    assert ignored_auth["locations"][0]["physicalLocation"]["region"]["startLine"] == lines["GET /things"]
+    rule = document["runs"][0]["tool"]["driver"]["rules"][ignored_auth["ruleIndex"]]
+    assert "OWASP-API2:2023" in rule["properties"]["tags"] and "external/cwe/cwe-287" in rule["properties"]["tags"]
 
 
 def test_fingerprints_in_sarif_are_stable_across_runs(tmp_path):
