@@ -129,13 +129,21 @@ class Identities:
     def admins(self) -> list[Identity]:
         return [i for i in self.all if is_admin(i)]
 
-    def pair_across_tenants(self) -> tuple[Identity, Identity] | None:
-        """Two non-admin identities of different tenants (the BOLA victim and attacker)."""
+    def bola_cast(self) -> tuple[Identity, list[Identity]] | None:
+        """The BOLA owner and its attackers: a user and an admin of another tenant, another user of its own.
+
+        The owner is the first non-admin with a non-admin attacker, preferring one with another tenant's
+        user. A second user of the owner's tenant is an attacker only when the identities list one: supply
+        it when users must not see each other's objects (leave it out if objects are shared in a tenant).
+        """
         users = self.users()
-        for a in users:
-            for b in users:
-                if a.tenant != b.tenant:
-                    return a, b
+        for require_other_tenant in (True, False):
+            for owner in users:
+                other_tenant = [i for i in users if i.tenant != owner.tenant][:1]
+                same_tenant = [i for i in users if i.tenant == owner.tenant and i.name != owner.name][:1]
+                if other_tenant if require_other_tenant else same_tenant:
+                    other_admin = [i for i in self.admins() if i.tenant != owner.tenant][:1]
+                    return owner, other_tenant + other_admin + same_tenant
         return None
 
 

@@ -1,8 +1,10 @@
 """The authorization matrix from the spec and the identities: BOLA, BFLA, mass assignment, data exposure.
 
-Objects are created through the API's own ``POST /things`` operations by one user (the owner); every
-other identity of another tenant then tries every ``/things/{id}`` operation on them. Admin operations
-(``/admin`` in the path, an ``admin`` tag) are called as every non-admin identity.
+Objects are created through the API's own ``POST /things`` operations by one user (the owner); the
+attackers - a user and an admin of another tenant, and another user of the owner's tenant when the
+identities provide one - then try every ``/things/{id}`` operation on them: reads on one object, each
+write (PUT/PATCH/DELETE) on a fresh throwaway object per attacker. Admin operations (``/admin`` in the
+path, an ``admin`` tag) are called as every non-admin identity.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from harness.security.auth import LoginFailed
 from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.spec import STATE_CHANGING, Operation
 
 BOLA = rule("security.authz.bola", "Users cannot touch other users' or tenants' objects", Severity.CRITICAL,
             "API1:2023", "CWE-639", "Check the caller owns (or shares a tenant with) the object on every read, update "
@@ -29,7 +31,7 @@ BFLA = rule("security.authz.bfla", "Admin operations are refused to non-admins",
 MASS = rule("security.authz.mass_assignment", "Clients cannot set privileged fields (role, tenant, owner)",
             Severity.HIGH, "API3:2023", "CWE-915", "Bind request bodies to an explicit schema that forbids extra "
             "fields (additionalProperties: false) and never copy role/tenant/owner from the client.")
-MATRIX = rule("security.authz.matrix", "Authorization matrix (every readable operation x every identity) recorded",
+MATRIX = rule("security.authz.matrix", "Authorization matrix (every bearer operation x every identity) recorded",
               Severity.INFO, "API1:2023", "CWE-285", "Read authz-matrix.json in the run folder: each cell is the "
               "status an identity got; compare it with the access policy you intend.")
 EXPOSURE = rule("security.authz.data_exposure", "Responses carry only documented fields and no secrets",
@@ -41,6 +43,8 @@ PRIVILEGED_FIELDS = {"role": "admin", "is_admin": True, "tenant_id": "harness-ot
 SECRET_VALUE = re.compile(r"^\$(2[aby]|argon2(id|i|d)?|pbkdf2[-_]sha\d+|scrypt|6)\$|^pbkdf2_sha\d+\$|^sha\d+\$")
 SECRET_KEYS = re.compile(r"(password|passwd|secret|hash|salt|api_key|private|internal)", re.I)
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+MAX_THROWAWAY_OBJECTS = 40  # objects one probe run creates for writes to act on (per BOLA / matrix pass)
+MAX_MATRIX_CELLS = 400  # operations x identities in the matrix
 
 
 def _admin_operations(ctx: ProbeContext) -> list[Operation]:
@@ -63,87 +67,150 @@ def run(ctx: ProbeContext) -> list[Outcome]:
 
 
 def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
-    pair = ctx.identities.pair_across_tenants()
-    if pair is None:
-        return [BOLA.not_applicable("needs two non-admin identities of different tenants (see --identities)")]
-    owner, attacker = pair
-    others = [attacker] + [i for i in ctx.identities.admins() if i.tenant != owner.tenant][:1]
+    cast = ctx.identities.bola_cast()
+    if cast is None:
+        return [BOLA.not_applicable("needs two non-admin identities of different tenants, or two of the same "
+                                    "tenant (see --identities)")]
+    owner, attackers = cast
     collections = ctx.collections()
     if not collections:
         return [BOLA.not_applicable("no POST /things with /things/{id} operations in the spec")]
     outcomes = []
+    throwaways = Throwaways(ctx, owner)
     for collection in collections:
-        object_id = ctx.object_id(owner, collection)
+        object_id = throwaways.create(collection)
         if object_id is None:
             outcomes.append(BOLA.skipped(f"could not create an object through {collection.key} as {owner.name}",
                                          location=collection.key))
             continue
-        items = sorted(ctx.item_operations(collection), key=lambda op: op.method == "DELETE")  # deletes last
-        for op in items:
-            param = op.path_params[0].name
-            leaks = []
-            tried = []
-            for other in others:
-                response = ctx.call(op, other, path_values={param: object_id})
-                tried.append(sample(response, f"{other.name} ({other.tenant}) on {owner.name}'s object"))
-                if response.is_success:
-                    leaks.append((other, response))
-            owner_view = ctx.call(op, owner, path_values={param: object_id}) if op.method == "GET" else None
-            if owner_view is not None and owner_view.is_success:
-                seen.append((owner, op, owner_view))
-            evidence = Evidence(measured={"owner": owner.name, "object_id": object_id,
-                                          "attackers": [o.name for o in others],
-                                          "accepted_for": [o.name for o, _ in leaks]}, samples=tried[:3])
-            if leaks:
-                evidence.curl = curl(leaks[0][1])
-                outcomes.append(BOLA.failed(f"{leaks[0][0].name} (tenant {leaks[0][0].tenant}) got "
-                                            f"{leaks[0][1].status_code} on {owner.name}'s object",
-                                            location=op.key, parameter=param, evidence=evidence))
-            else:
-                outcomes.append(BOLA.passed(f"refused for {', '.join(o.name for o in others)}", location=op.key,
-                                            parameter=param, evidence=evidence))
-        outcomes.append(_listing_isolation(ctx, collection, owner, attacker, object_id))
+        reads_first = sorted(ctx.item_operations(collection), key=lambda op: op.is_state_changing)
+        for op in reads_first:
+            outcomes.append(_bola_on(ctx, op, owner, attackers, object_id, throwaways, seen))
+        outcomes.append(_listing_isolation(ctx, collection, owner, attackers, object_id))
     return outcomes
 
 
-def matrix(ctx: ProbeContext) -> Outcome:
-    """GET operations x identities -> status codes, saved as ``authz-matrix.json`` (read-only: no deletes)."""
-    owner = next(iter(ctx.identities.users()), None)
-    objects: dict[str, str] = {}  # item path -> an object created earlier (by the BOLA owner)
-    for collection_key, created in ctx.created.items():
-        prefix = collection_key.split(" ", 1)[1].rstrip("/") + "/{"
-        for op in ctx.spec.operations:
-            if created and op.path.startswith(prefix):
-                objects[op.path] = created[0][1]
-    table: dict[str, dict[str, int]] = {}
-    for op in ctx.bearer_operations():
-        if op.method != "GET" or (op.path_params and op.path not in objects):
+def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[Identity], shared_id: str,
+             throwaways: Throwaways, seen: list) -> Outcome:
+    """Every attacker on one of the owner's objects; a write gets a fresh object per attacker, read back after."""
+    param = op.path_params[0].name
+    getter = ctx.spec.find("GET", op.path)
+    leaks, tried, cells = [], [], {}
+    for attacker in attackers:
+        object_id = throwaways.fresh(op) if op.is_state_changing else shared_id
+        if object_id is None:
+            cells[attacker.name] = "no object"
             continue
-        values = {op.path_params[0].name: objects[op.path]} if op.path_params else None
-        table[op.key] = {i.name: ctx.call(op, i, path_values=values).status_code for i in ctx.identities.all}
+        response = ctx.call(op, attacker, path_values={param: object_id})
+        cells[attacker.name] = response.status_code
+        tried.append(sample(response, f"{attacker.name} ({relation(owner, attacker)}) on {owner.name}'s object"))
+        if response.is_success:
+            leaks.append((attacker, response))
+            if op.is_state_changing and getter is not None:  # did the write really happen? the owner looks
+                after = ctx.call(getter, owner, path_values={getter.path_params[0].name: object_id})
+                tried.append(sample(after, f"{owner.name} reads the object after {attacker.name}'s {op.method}"))
+    if op.method == "GET":
+        owner_view = ctx.call(op, owner, path_values={param: shared_id})
+        if owner_view.is_success:
+            seen.append((owner, op, owner_view))
+    evidence = Evidence(measured={"owner": owner.name, "object_id": shared_id,
+                                  "attackers": {a.name: relation(owner, a) for a in attackers},
+                                  "status_by_attacker": cells, "accepted_for": [a.name for a, _ in leaks],
+                                  "fresh_object_per_attacker": op.is_state_changing}, samples=tried[:4])
+    if leaks:
+        attacker, response = leaks[0]
+        evidence.curl = curl(response)
+        return BOLA.failed(f"{attacker.name} ({relation(owner, attacker)}) got {response.status_code} on "
+                           f"{op.method} of {owner.name}'s object", location=op.key, parameter=param,
+                           evidence=evidence)
+    return BOLA.passed(f"refused for {', '.join(a.name for a in attackers)}", location=op.key, parameter=param,
+                       evidence=evidence)
+
+
+def relation(owner: Identity, other: Identity) -> str:
+    return f"{'same' if other.tenant == owner.tenant else 'other'} tenant {other.tenant}, {other.role}"
+
+
+class Throwaways:
+    """Objects the probe creates as ``owner`` for writes to act on, at most ``MAX_THROWAWAY_OBJECTS`` per run."""
+
+    def __init__(self, ctx: ProbeContext, owner: Identity) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.created = 0
+
+    def fresh(self, op: Operation) -> str | None:
+        """A new object for a write operation on ``/things/{id}`` (None when none can be created)."""
+        collection = self.ctx.collection_for(op)
+        return self.create(collection) if collection is not None else None
+
+    def create(self, collection: Operation) -> str | None:
+        if self.created >= MAX_THROWAWAY_OBJECTS:
+            return None
+        self.created += 1
+        return self.ctx.object_id(self.owner, collection)
+
+
+def matrix(ctx: ProbeContext) -> Outcome:
+    """Every bearer operation x every identity -> status, saved as ``authz-matrix.json``.
+
+    Reads use an object of the BOLA owner; a write on ``/things/{id}`` gets a fresh object of the owner
+    per identity (so one identity's delete cannot change the next one's cell). Logout is left out: it
+    would revoke the tokens the other probes use.
+    """
+    cast = ctx.identities.bola_cast()
+    owner = cast[0] if cast else next(iter(ctx.identities.users() or ctx.identities.all), None)
+    if owner is None:
+        return MATRIX.not_applicable("the target provides no identities")
+    throwaways = Throwaways(ctx, owner)
+    shared: dict[str, str | None] = {  # collection path -> the owner's object reads use (BOLA's, if it ran)
+        key.split(" ", 1)[1]: next(object_id for name, object_id in created if name == owner.name)
+        for key, created in ctx.created.items() if any(name == owner.name for name, _ in created)}
+    table: dict[str, dict[str, int | str]] = {}
+    operations = [op for op in ctx.bearer_operations() if "logout" not in op.path.lower()]
+    left_out = [op.key for op in operations[MAX_MATRIX_CELLS // max(1, len(ctx.identities.all)):]]
+    for op in operations[:len(operations) - len(left_out)]:
+        collection = ctx.collection_for(op) if op.path_params else None
+        row: dict[str, int | str] = {}
+        if collection is not None and not op.is_state_changing and collection.path not in shared:
+            shared[collection.path] = throwaways.create(collection)
+        for identity in ctx.identities.all:
+            object_id = None
+            if collection is not None:
+                object_id = throwaways.fresh(op) if op.is_state_changing else shared[collection.path]
+            if op.path_params and object_id is None:
+                row[identity.name] = "no object"
+                continue
+            values = {op.path_params[0].name: object_id} if op.path_params else None
+            row[identity.name] = ctx.call(op, identity, path_values=values).status_code
+        table[op.key] = row
     artifacts = []
     if ctx.spec_path is not None:
         path = ctx.spec_path.parent / "authz-matrix.json"
-        path.write_text(json.dumps({"object_owner": owner.name if owner else None, "matrix": table}, indent=2))
+        path.write_text(json.dumps({"object_owner": owner.name, "matrix": table}, indent=2))
         artifacts.append(str(path))
-    return MATRIX.passed(f"{len(table)} GET operations x {len(ctx.identities.all)} identities",
-                         evidence=Evidence(measured={"matrix": table}, artifacts=artifacts))
+    writes = sum(1 for key in table if key.split(" ", 1)[0] in STATE_CHANGING)
+    return MATRIX.passed(f"{len(table)} operations ({writes} writes) x {len(ctx.identities.all)} identities",
+                         evidence=Evidence(measured={"object_owner": owner.name, "matrix": table,
+                                                     "left_out_over_cell_cap": left_out}, artifacts=artifacts))
 
 
-def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity, attacker: Identity,
+def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity, attackers: list[Identity],
                        object_id: str) -> Outcome:
     listing = ctx.spec.find("GET", collection.path)
     if listing is None:
         return BOLA.not_applicable("no list operation", location=f"GET {collection.path}")
-    response = ctx.call(listing, attacker)
-    leaked = response.is_success and object_id in response.text
-    evidence = Evidence(measured={"object_id": object_id, "listed_for_attacker": leaked},
-                        samples=[sample(response, f"{attacker.name} lists")])
+    responses = [(attacker, ctx.call(listing, attacker)) for attacker in attackers]
+    leaked = [(a, r) for a, r in responses if r.is_success and object_id in r.text]
+    evidence = Evidence(measured={"object_id": object_id, "listed_for": [a.name for a, _ in leaked]},
+                        samples=[sample(r, f"{a.name} lists") for a, r in (leaked or responses)[:2]])
     if leaked:
+        attacker, response = leaked[0]
         evidence.curl = curl(response)
-        return BOLA.failed(f"{attacker.name} sees {owner.name}'s object in the list", location=listing.key,
-                           evidence=evidence)
-    return BOLA.passed(f"{owner.name}'s object not listed for {attacker.name}", location=listing.key, evidence=evidence)
+        return BOLA.failed(f"{attacker.name} ({relation(owner, attacker)}) sees {owner.name}'s object in the list",
+                           location=listing.key, evidence=evidence)
+    return BOLA.passed(f"{owner.name}'s object not listed for {', '.join(a.name for a in attackers)}",
+                       location=listing.key, evidence=evidence)
 
 
 def bfla(ctx: ProbeContext) -> list[Outcome]:
@@ -155,8 +222,7 @@ def bfla(ctx: ProbeContext) -> list[Outcome]:
     for op in admin_ops:
         object_id = None
         if op.path_params:  # give it a real object of the same tenant so a 404 cannot hide a missing role check
-            collection = next((c for c in ctx.collections() if op.path.endswith(c.path.rstrip("/") + "/{"
-                                                                                  + op.path_params[0].name + "}")), None)
+            collection = ctx.collection_for(op)
             object_id = ctx.object_id(users[-1], collection) if collection else None
         path_values = {op.path_params[0].name: object_id or "1"} if op.path_params else None
         accepted, samples = [], []
