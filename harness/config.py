@@ -36,7 +36,7 @@ class HarnessConfig(BaseModel):
 
     platform: PlatformName = PlatformName.LOCAL
     target_url: str | None = Field(None, description="URL of an already running system (platform external)")
-    openapi_url: str | None = None
+    openapi_url: str | None = Field(None, description="the target's OpenAPI: an http(s) URL, a file:// URL or a file path")
     identities_file: Path | None = Field(None, description="YAML/JSON file with the target's test identities")
     profile: str = Field("smoke", pattern=r"^[A-Za-z0-9_.\-/]+$")
     report_dir: Path = Path("reports")
@@ -60,12 +60,22 @@ class HarnessConfig(BaseModel):
             raise ValueError(f"{bad[0]!r} is not KEY=VALUE (e.g. stages.0.rate=50)")
         return values
 
-    @field_validator("target_url", "openapi_url")
+    @field_validator("target_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("openapi_url")
+    @classmethod
+    def _url_or_existing_file(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("http://", "https://")):
+            return value
+        path = Path(value.removeprefix("file://")).expanduser()
+        if not path.is_file():
+            raise ValueError(f"no OpenAPI file at {path}; give an http(s):// URL or the path of a JSON/YAML file")
+        return str(path.resolve())
 
 
 def _allowed_values(key: str) -> str:

@@ -30,6 +30,7 @@ INTERRUPTED_KEY = pytest.StashKey[str]()
 _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--platform", {"dest": "harness_platform", "help": "local (default), kind or external"}),
     ("--target-url", {"dest": "harness_target_url", "help": "base URL of a running system (implies external)"}),
+    ("--openapi-url", {"dest": "harness_openapi_url", "help": "the target's OpenAPI: URL, file:// URL or file path"}),
     ("--profile", {"dest": "harness_profile", "help": "profile name for every suite (default smoke)"}),
     ("--report-dir", {"dest": "harness_report_dir", "help": "folder for run reports (default reports/)"}),
     ("--allow-host", {"dest": "harness_allow_hosts", "action": "append", "default": [],
@@ -58,6 +59,7 @@ def _cli_layer(config: pytest.Config) -> dict[str, Any]:
     return {
         "platform": config.getoption("harness_platform"),
         "target_url": config.getoption("harness_target_url"),
+        "openapi_url": config.getoption("harness_openapi_url"),
         "profile": config.getoption("harness_profile"),
         "report_dir": config.getoption("harness_report_dir"),
         "allow_hosts": config.getoption("harness_allow_hosts"),

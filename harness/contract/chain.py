@@ -40,7 +40,7 @@ def _substitute(curl: str, value: str, variable: str) -> str:
 def capture_commands(curl: str, step: int, captures: list[tuple[str, tuple]]) -> str:
     """Run a step keeping its body, then pull each captured value out of it with a JSON pointer."""
     *comments, command = curl.splitlines()
-    lines = [*comments, f"STEP{step}_BODY=$(command {command} -s)"]
+    lines = [*comments, f"STEP{step}_BODY=$({command} -s)"]
     for variable, path in captures:
         pointer = "".join(f"[{json.dumps(p)}]" for p in path)
         lines.append(f"{variable}=$(printf '%s' \"$STEP{step}_BODY\" | "

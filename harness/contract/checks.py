@@ -45,17 +45,22 @@ def spec_checks(run: ContractRun) -> list[Check]:
 def engine_check(run: ContractRun) -> Check:
     """The fuzzing run itself: did it run, how far, and did the engine report errors."""
     measured = {"seed": run.seed, "profile": run.profile.name, "stop_reason": run.stop_reason,
-                "running_time_s": round(run.running_time_s, 2), "operations": len(run.operations),
-                "phases": run.phases, "distinct_failures": len(run.defects),
-                "known_noise": len(run.failures) - len(run.defects), "engine_errors": run.errors[:20],
-                "analysis_warnings": run.analysis_warnings[:20]}
+                "running_time_s": round(run.running_time_s, 2), "budget_s": run.profile.run_budget_s,
+                "engine_time_s": round(run.engine_time_s, 2), "workers": run.profile.workers,
+                "operations": len(run.operations), "phases": run.phases,
+                "stateful_steps": run.stateful_steps, "linked_steps": run.linked_steps,
+                "distinct_failures": len(run.defects), "known_noise": len(run.noise),
+                "replayed_database": run.replayed_database, "target_noise_files": run.noise_files,
+                "engine_errors": run.errors[:20], "analysis_warnings": run.analysis_warnings[:20]}
     if run.fatal:
         status, message = Status.ERROR, f"schemathesis could not run: {run.fatal}"
     elif run.errors:
         status = Status.ERROR
         message = f"{len(run.errors)} engine error(s), e.g. {run.errors[0]}; results for those operations are incomplete"
     else:
-        status, message = Status.PASS, f"ran {run.running_time_s:.1f}s ({run.stop_reason}), seed {run.seed}"
+        status = Status.PASS
+        message = (f"ran {run.running_time_s:.1f}s of a {run.profile.run_budget_s:g}s budget ({run.stop_reason}), "
+                   f"seed {run.seed}, {run.stateful_steps} stateful steps ({run.linked_steps} through links)")
     return Check(id=f"{SUITE}.engine.run", suite=SUITE, category="contract", severity=Severity.HIGH,
                  title="Schemathesis fuzzing ran within its budget", status=status, message=message,
                  evidence=Evidence(measured=measured, notes=f"replay: --seed {run.seed} --profile {run.profile.name}"))
@@ -128,9 +133,10 @@ def write_run_artifact(run: ContractRun, out_dir: Path) -> Path:
     path.write_text(json.dumps({
         "seed": run.seed, "profile": run.profile.model_dump(mode="json"), "base_url": run.base_url,
         "openapi": run.spec.location, "stop_reason": run.stop_reason, "running_time_s": run.running_time_s,
-        "phases": run.phases, "engine_errors": run.errors, "fatal": run.fatal,
+        "engine_time_s": run.engine_time_s, "phases": run.phases, "engine_errors": run.errors, "fatal": run.fatal,
+        "replayed_database": run.replayed_database, "target_noise_files": run.noise_files,
         "findings": [f.model_dump(mode="json") for f in findings(run)],
-        "known_noise": [{"operation": r.operation, "check": r.check, "reason": r.noise_reason,
-                         "title": r.title} for r in run.failures if r.noise_reason],
+        "known_noise": [{"operation": r.operation, "check": r.check, "reason": r.noise_reason, "title": r.title,
+                         "occurrences": r.occurrences} for r in run.noise],
     }, indent=2))
     return path

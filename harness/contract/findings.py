@@ -1,8 +1,10 @@
 """From one schemathesis check failure to a deduplicated ``Finding`` with a curl reproduction.
 
 The fingerprint hashes what identifies the defect and nothing that varies between runs:
-operation, check, schemathesis failure code, response status, and the *shape* of the minimized
-input (which locations carry which keys and value types, never the values themselves).
+operation, check, schemathesis failure code, response status, and the *keys* of the minimized
+input (which locations carry which declared names). Values, their JSON types and generated junk
+stay out of it: the same crash reached with ``quantity: 0``, ``0.0`` or ``false`` is one defect.
+The typed shape is kept as evidence.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ class FailureRecord:
     phase: str
     curl_steps: list[str]
     identity: str | None
-    input_shape: str
+    input_shape: str  # with JSON types and a +undeclared marker: evidence
+    input_keys: str  # declared names only: part of the fingerprint
     status_code: int | None
     response_excerpt: str
     elapsed_ms: float | None
+    conditions: list[str] = field(default_factory=list)  # scenario facts a noise rule's `when` can name
     noise_reason: str | None = None
     occurrences: int = 1
     extra_inputs: list[str] = field(default_factory=list)
@@ -54,7 +58,7 @@ class FailureRecord:
 
     def fingerprint(self) -> str:
         return Finding.make_fingerprint(
-            "contract", self.operation, self.check, self.code, str(self.status_code), self.input_shape
+            "contract", self.operation, self.check, self.code, str(self.status_code), self.input_keys
         )
 
 
@@ -66,20 +70,25 @@ def json_type(value: Any) -> str:
     return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), "bytes")
 
 
-def _names(present: Any, declared: set[str], fold_case: bool = False) -> str:
-    """Declared names present, sorted, plus one ``+undeclared`` marker for any generated extras."""
+def _names(present: Any, declared: set[str], fold_case: bool = False, junk: bool = True) -> str:
+    """Declared names present, sorted, plus (``junk``) one ``+undeclared`` marker for any generated extras."""
     fold = (lambda n: n.lower()) if fold_case else (lambda n: n)
     declared = {fold(n) for n in declared}
     names = {fold(n) for n in present} - {"authorization", "content-type"}
-    shown = sorted(names & declared) + (["+undeclared"] if names - declared else [])
+    shown = sorted(names & declared) + (["+undeclared"] if junk and names - declared else [])
     return ",".join(shown)
 
 
-def case_shape(case: Any) -> str:
+def case_keys(case: Any) -> str:
+    """The fingerprint's part of the input: which declared names each location carries, nothing else."""
+    return case_shape(case, detailed=False)
+
+
+def case_shape(case: Any, *, detailed: bool = True) -> str:
     """The minimized input's *shape*: which declared inputs are present and, for the body, their JSON types.
 
-    Values never enter it, and generated junk (undeclared keys or headers) collapses into one marker,
-    so two runs that shrink the same defect to different values share a fingerprint.
+    Values never enter it, and generated junk (undeclared keys or headers) collapses into one marker.
+    Without ``detailed``, JSON types and the marker are left out too (see ``case_keys``).
     """
     operation = case.operation
     parts = []
@@ -87,7 +96,7 @@ def case_shape(case: Any) -> str:
                                       ("headers", "headers", True), ("cookies", "cookies", False)):
         present = getattr(case, attribute, None) or {}
         declared = {p.name for p in getattr(operation, attribute, [])}
-        names = _names(present, declared, fold)
+        names = _names(present, declared, fold, junk=detailed)
         if names:
             parts.append(f"{location}={names}")
     body = getattr(case, "body", None)
@@ -96,8 +105,9 @@ def case_shape(case: Any) -> str:
             declared = set()
             for alternative in getattr(operation, "body", []):
                 declared |= set((getattr(alternative, "optimized_schema", None) or {}).get("properties", {}))
-            typed = ",".join(f"{k}:{json_type(body[k])}" for k in sorted(set(body) & declared))
-            parts.append("body={" + typed + (",+undeclared" if set(body) - declared else "") + "}")
+            keys = sorted(set(body) & declared)
+            typed = ",".join(f"{k}:{json_type(body[k])}" if detailed else k for k in keys)
+            parts.append("body={" + typed + (",+undeclared" if detailed and set(body) - declared else "") + "}")
         else:
             parts.append(f"body={json_type(body)}")
     return ";".join(parts)
@@ -118,10 +128,14 @@ def replayable_curl(curl: str, identity: str | None) -> str:
 
 
 def merge_duplicates(records: list[FailureRecord]) -> list[FailureRecord]:
-    """One record per fingerprint (the first, shortest reproduction wins); repeats are counted."""
-    by_fingerprint: dict[str, FailureRecord] = {}
+    """One record per fingerprint and noise verdict (the first, shortest reproduction wins); repeats are counted.
+
+    Noise and defects never merge: a real failure sharing a fingerprint with an earlier known-noise
+    one (e.g. the same 400 once with the framework's message, once without) stays a defect.
+    """
+    by_fingerprint: dict[tuple[str, str | None], FailureRecord] = {}
     for record in records:
-        key = record.fingerprint()
+        key = (record.fingerprint(), record.noise_reason)
         kept = by_fingerprint.get(key)
         if kept is None:
             by_fingerprint[key] = record
@@ -156,7 +170,7 @@ def to_finding(record: FailureRecord, check_id: str) -> Finding:
         cwe=cwe,
         evidence=Evidence(
             measured={"occurrences": record.occurrences, "schemathesis_code": record.code, "phase": record.phase,
-                      "input_shape": record.input_shape},
+                      "input_shape": record.input_shape, "other_inputs": record.extra_inputs},
             samples=[Sample(request=curl, status_code=record.status_code,
                             response_excerpt=record.response_excerpt, elapsed_ms=record.elapsed_ms)],
             curl=curl,

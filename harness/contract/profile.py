@@ -1,22 +1,29 @@
 """Contract profiles: the budget and the known-noise rules of one run, read from YAML.
 
 ``scenarios/contract/<name>.yaml`` holds one profile. Known noise is configuration with a stated
-reason, scoped to one operation (or narrowed by a ``match`` on the failure text), never a check
-switched off for every operation.
+reason, scoped to one operation (or narrowed by a ``match`` on the failure text or a ``when``
+condition), never a check switched off for every operation. Rules shared by several profiles live
+in ``scenarios/contract/noise/<name>.yaml`` (a profile lists them under ``include_noise``); rules
+of one API live in ``scenarios/contract/targets/<name>.yaml`` and apply when the OpenAPI
+document's ``info.title`` equals the file's ``api_title``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness.contract.conditions import CONDITIONS
 from harness.errors import UsageError, invalid_input
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "contract"
+NOISE_DIR = PROFILE_DIR / "noise"  # rules shared by profiles (include_noise)
+TARGETS_DIR = PROFILE_DIR / "targets"  # rules of one API, chosen by its OpenAPI info.title
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # Schemathesis 4 check names; ``all`` in a profile means every one of them.
 KNOWN_CHECKS = (
@@ -41,6 +48,7 @@ class NoiseRule(BaseModel):
     reason: str = Field(min_length=10, description="why this is noise, in a sentence a reviewer can judge")
     match: str | None = Field(None, description="regex on failure title, message and response excerpt; only matches are noise")
     expected_statuses: list[int] | None = Field(None, description="statuses the check accepts on this operation")
+    when: str | None = Field(None, description=f"a scenario condition that must hold: {', '.join(CONDITIONS)}")
 
     @model_validator(mode="after")
     def _scoped(self) -> NoiseRule:
@@ -48,25 +56,35 @@ class NoiseRule(BaseModel):
             raise ValueError(f"unknown check {self.check!r}; known: {', '.join(KNOWN_CHECKS)}")
         if self.match is not None:
             re.compile(self.match)
+        if self.when is not None and self.when not in CONDITIONS:
+            raise ValueError(f"unknown condition {self.when!r}; known: {', '.join(CONDITIONS)}")
         if self.expected_statuses is not None and self.check not in CHECKS_WITH_EXPECTED_STATUSES:
             raise ValueError(f"expected_statuses only applies to {', '.join(CHECKS_WITH_EXPECTED_STATUSES)}")
-        if self.operation == "*" and self.match is None:
-            raise ValueError(f"rule for {self.check!r} on every operation must narrow itself with `match`: "
-                             "a check is never switched off wholesale")
+        if self.operation == "*" and not self.classifies_failures:
+            raise ValueError(f"rule for {self.check!r} on every operation must narrow itself with `match` or "
+                             "`when`: a check is never switched off wholesale")
         return self
 
     @property
+    def classifies_failures(self) -> bool:
+        """The check still runs; the rule decides afterwards which of its failures are noise."""
+        return self.match is not None or self.when is not None
+
+    @property
     def disables_check(self) -> bool:
-        """No ``match`` and no statuses: the check does not run on this operation at all."""
-        return self.match is None and self.expected_statuses is None
+        """No ``match``, ``when`` or statuses: the check does not run on this operation at all."""
+        return not self.classifies_failures and self.expected_statuses is None
 
     def applies_to(self, operation: str, check: str) -> bool:
         return self.check == check and self.operation in ("*", operation)
 
-    def matches(self, operation: str, check: str, failure_text: str) -> bool:
-        return self.applies_to(operation, check) and self.match is not None and bool(
-            re.search(self.match, failure_text)
-        )
+    def matches(self, operation: str, check: str, failure_text: str, conditions: Iterable[str] = ()) -> bool:
+        """Is this failure noise by this rule: every narrowing it has (``match``, ``when``) holds."""
+        if not self.classifies_failures or not self.applies_to(operation, check):
+            return False
+        if self.match is not None and not re.search(self.match, failure_text):
+            return False
+        return self.when is None or self.when in conditions
 
 
 class ContractProfile(BaseModel):
@@ -77,6 +95,8 @@ class ContractProfile(BaseModel):
     name: str
     description: str = ""
     max_time_s: int = Field(ge=1, le=3600, description="wall-clock budget of the schemathesis engine")
+    budget_s: float | None = Field(None, gt=0, le=4000, description="budget of the whole run (spec loading, logins, "
+                                   "engine); the harness stops the engine itself at this point. Default: max_time_s + 25 %, at least 5 s more")
     max_examples: int = Field(20, ge=1, le=10_000, description="examples per operation per fuzzing round")
     mode: Literal["positive", "negative", "all"] = "all"
     phases: list[Literal["examples", "coverage", "fuzzing", "stateful"]] = Field(default_factory=lambda: list(PHASES))
@@ -85,6 +105,7 @@ class ContractProfile(BaseModel):
     request_timeout_s: float = Field(5.0, gt=0, le=120)
     workers: int = Field(1, ge=1, le=16)
     max_failures: int | None = Field(None, ge=1)
+    include_noise: list[str] = Field(default_factory=list, description="shared rule files in scenarios/contract/noise/")
     known_noise: list[NoiseRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -92,11 +113,31 @@ class ContractProfile(BaseModel):
         unknown = [c for c in (self.checks if isinstance(self.checks, list) else []) if c not in KNOWN_CHECKS]
         if unknown:
             raise ValueError(f"unknown checks {unknown}; known: {', '.join(KNOWN_CHECKS)}")
+        if self.budget_s is not None and self.budget_s < self.max_time_s:
+            raise ValueError(f"budget_s ({self.budget_s}) must leave room for max_time_s ({self.max_time_s})")
         return self
 
     @property
     def check_names(self) -> list[str]:
         return list(KNOWN_CHECKS) if self.checks == "all" else list(self.checks)
+
+    @property
+    def run_budget_s(self) -> float:
+        """Wall-clock budget of the whole run; past it the harness stops the engine."""
+        return self.budget_s if self.budget_s is not None else self.max_time_s + max(5.0, self.max_time_s / 4)
+
+    def with_noise(self, rules: list[NoiseRule]) -> ContractProfile:
+        return self.model_copy(update={"known_noise": [*self.known_noise, *rules]})
+
+
+class NoiseFile(BaseModel):
+    """Known-noise rules kept apart from a profile: shared ones, or one API's (``api_title``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    api_title: str | None = Field(None, description="the OpenAPI info.title these rules belong to (targets/ only)")
+    known_noise: list[NoiseRule] = Field(min_length=1)
 
 
 def available_profiles(directory: Path = PROFILE_DIR) -> list[str]:
@@ -111,11 +152,51 @@ def load_contract_profile(name_or_path: str | Path, directory: Path = PROFILE_DI
     if not path.is_file():
         raise UsageError(f"contract profile {str(name_or_path)!r} not found; available in {directory}: "
                          f"{', '.join(available_profiles(directory)) or 'none'} (or pass a YAML file path)")
+    data = _read_yaml(path)
+    data.setdefault("name", path.stem)
+    profile = _validated(ContractProfile, data, path)
+    shared = [rule for name in profile.include_noise for rule in load_noise_file(_noise_path(name, path)).known_noise]
+    return profile.model_copy(update={"known_noise": [*shared, *profile.known_noise]})
+
+
+def load_noise_file(path: Path) -> NoiseFile:
+    return _validated(NoiseFile, _read_yaml(path), path)
+
+
+def target_noise(api_title: str | None, directory: Path = TARGETS_DIR) -> tuple[list[NoiseRule], list[Path]]:
+    """The rules (and their files) of the API whose OpenAPI ``info.title`` is ``api_title``."""
+    rules: list[NoiseRule] = []
+    files: list[Path] = []
+    for path in sorted(directory.glob("*.yaml")) if api_title else []:
+        noise = load_noise_file(path)
+        if noise.api_title is None:
+            raise UsageError(f"{path}: a target's noise file needs `api_title` (the OpenAPI info.title it is for)")
+        if noise.api_title == api_title:
+            rules.extend(noise.known_noise)
+            files.append(path)
+    return rules, files
+
+
+def _noise_path(name: str, profile_path: Path) -> Path:
+    path = NOISE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        available = ", ".join(sorted(p.stem for p in NOISE_DIR.glob("*.yaml"))) or "none"
+        raise UsageError(f"{profile_path}: include_noise: {name!r} not found in {NOISE_DIR} (available: {available})")
+    return path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
-        data.setdefault("name", path.stem)
-        return ContractProfile.model_validate(data)
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(str(path), exc) from None

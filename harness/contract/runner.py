@@ -16,6 +16,7 @@ profile, so anything the profile says can be checked against schemathesis' own d
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,14 +28,15 @@ from schemathesis.engine import events, from_schema
 
 from harness.contract.auth import wfc_auth_config
 from harness.contract.chain import chained_reproduction
-from harness.contract.findings import FailureRecord, case_shape, merge_duplicates, replayable_curl
-from harness.contract.profile import KNOWN_CHECKS, ContractProfile
+from harness.contract.conditions import scenario_conditions
+from harness.contract.findings import FailureRecord, case_keys, case_shape, merge_duplicates, replayable_curl
+from harness.contract.profile import KNOWN_CHECKS, ContractProfile, target_noise
 from harness.contract.spec import SpecReport, load_spec
 from harness.platforms.base import Target
 from harness.safety import ensure_allowed
 
-HARD_DEADLINE_GRACE_S = 30.0  # past max_time, the harness stops the engine itself
 RESPONSE_EXCERPT_CHARS = 600
+DATABASE_FOLDER = "hypothesis-db"
 
 
 @dataclass
@@ -63,16 +65,25 @@ class ContractRun:
     running_time_s: float = 0.0
     phases: dict[str, str] = field(default_factory=dict)
     analysis_warnings: list[str] = field(default_factory=list)
+    engine_time_s: float = 0.0  # schemathesis' own clock; running_time_s adds spec loading and logins
+    stateful_steps: int = 0  # requests sent by the stateful phase
+    linked_steps: int = 0  # of those, requests whose inputs came from an earlier response through a link
+    replayed_database: str | None = None  # a previous run's Hypothesis database this run started from
+    noise_files: list[str] = field(default_factory=list)  # target-specific noise rules applied (targets/)
 
     @property
     def defects(self) -> list[FailureRecord]:
         return [f for f in self.failures if f.noise_reason is None]
 
+    @property
+    def noise(self) -> list[FailureRecord]:
+        return [f for f in self.failures if f.noise_reason is not None]
+
     def summary(self) -> str:
         ran = sum(1 for t in self.tallies.values() if t.success or t.failure)
         return (f"contract: seed={self.seed} profile={self.profile.name} {len(self.operations)} operations, "
                 f"{ran} operation×check pairs ran, {len(self.defects)} distinct failures "
-                f"({len(self.failures) - len(self.defects)} known noise), stop={self.stop_reason} "
+                f"({len(self.noise)} known noise), stop={self.stop_reason} "
                 f"in {self.running_time_s:.1f}s; replay with --seed {self.seed}")
 
 
@@ -84,7 +95,7 @@ def operation_config(profile: ContractProfile) -> list[dict[str, Any]]:
     """Per-operation schemathesis overrides for the profile's known-noise rules (reason kept in the YAML)."""
     entries = []
     for rule in profile.known_noise:
-        if rule.operation == "*" or rule.match is not None:
+        if rule.operation == "*" or rule.classifies_failures:
             continue  # classified after the run, the check still runs
         method, path = rule.operation.split(" ", 1)
         check: dict[str, Any] = {"enabled": False} if rule.disables_check else {
@@ -129,36 +140,66 @@ def run_contract(
     seed: int | None = None,
     allow_hosts: list[str] | tuple[str, ...] = (),
     openapi: str | Path | None = None,
+    replay_database: Path | None = None,
+    workers: int | None = None,
 ) -> ContractRun:
     """Validate the target's OpenAPI, then fuzz it within the profile's budget.
 
-    ``openapi`` overrides ``target.openapi_url`` (a URL or a file). The Hypothesis example database
-    lives in ``out_dir / "hypothesis-db"``, so a failure found once is tried first next time.
+    ``openapi`` overrides ``target.openapi_url`` (a URL, a ``file://`` URL or a file path). The
+    Hypothesis example database lives in ``out_dir / "hypothesis-db"``; ``replay_database`` (a
+    previous run's, see ``harness.contract.rerun``) is copied there first, so the failures that run
+    found are tried first. ``workers`` overrides the profile's: a replay uses 1, so that the seed
+    alone decides what is generated in which order.
     """
+    started = time.monotonic()
     ensure_allowed(target.base_url, allow_hosts)
-    location = openapi or target.openapi_url or f"{target.base_url.rstrip('/')}/openapi.json"
-    if isinstance(location, str) and location.startswith(("http://", "https://")):
+    location = spec_location(openapi or target.openapi_url or f"{target.base_url.rstrip('/')}/openapi.json")
+    if isinstance(location, str):
         ensure_allowed(location, allow_hosts)
     out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / DATABASE_FOLDER
+    if replay_database is not None:
+        shutil.copytree(replay_database, database, dirs_exist_ok=True)
+    if workers is not None:
+        profile = profile.model_copy(update={"workers": workers})
     seed = seed if seed is not None else new_seed()
     with wfc_auth_config(target) as auth:
-        config = schemathesis.Config.from_dict(schemathesis_config(
-            profile, base_url=target.base_url, seed=seed, database=out_dir / "hypothesis-db", auth=auth))
-        spec = load_spec(location, config)
-        run = ContractRun(seed=seed, profile=profile, base_url=target.base_url, spec=spec)
+        def engine_config(profile: ContractProfile) -> Any:
+            return schemathesis.Config.from_dict(schemathesis_config(
+                profile, base_url=target.base_url, seed=seed, database=database, auth=auth))
+
+        spec = load_spec(location, engine_config(profile))
+        rules, files = target_noise((spec.raw.get("info") or {}).get("title"))
+        if rules:  # the API's own known noise; its per-operation switches are engine config, so load again
+            before, profile = operation_config(profile), profile.with_noise(rules)
+            if operation_config(profile) != before:
+                spec = load_spec(location, engine_config(profile))
+        run = ContractRun(seed=seed, profile=profile, base_url=target.base_url, spec=spec,
+                          replayed_database=str(replay_database) if replay_database else None,
+                          noise_files=[str(f) for f in files])
         if spec.schema is None:
             run.fatal = f"OpenAPI not usable: {spec.load_error}"
-            return run
-        run.operations = spec.operations
-        _consume(from_schema(spec.schema).execute(), run)
+        else:
+            run.operations = spec.operations
+            _consume(from_schema(spec.schema).execute(), run, deadline=started + profile.run_budget_s)
+    run.running_time_s = time.monotonic() - started
     return run
 
 
-def _consume(stream: Any, run: ContractRun) -> None:
-    deadline = time.monotonic() + run.profile.max_time_s + HARD_DEADLINE_GRACE_S
+def spec_location(location: str | Path) -> str | Path:
+    """An http(s) URL stays a URL; a ``file://`` URL or anything else is a local file path."""
+    text = str(location)
+    if text.startswith(("http://", "https://")):
+        return text
+    return Path(text.removeprefix("file://"))
+
+
+def _consume(stream: Any, run: ContractRun, *, deadline: float) -> None:
+    """Fold the engine's events into ``run``; past ``deadline`` (the profile's run budget) stop the engine."""
     raw: list[FailureRecord] = []
     for event in stream:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline and run.stop_reason != "harness_deadline":
+            run.stop_reason = "harness_deadline"
             stream.stop()
         if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
             raw.extend(_record_scenario(event, run))
@@ -174,17 +215,26 @@ def _consume(stream: Any, run: ContractRun) -> None:
             if event.status.value != "skip" or name not in run.phases:
                 run.phases[name] = event.status.value
         elif isinstance(event, events.EngineFinished):
-            run.stop_reason = event.stop_reason.value
-            run.running_time_s = event.running_time
+            if run.stop_reason != "harness_deadline":
+                run.stop_reason = event.stop_reason.value
+            run.engine_time_s = event.running_time
     for record in raw:
-        record.noise_reason = next((rule.reason for rule in run.profile.known_noise
-                                    if rule.matches(record.operation, record.check, record.text)), None)
+        record.noise_reason = noise_reason(run.profile, record)
     run.failures = merge_duplicates(raw)
+
+
+def noise_reason(profile: ContractProfile, record: FailureRecord) -> str | None:
+    """The reason of the first known-noise rule this failure matches, or ``None``: a defect."""
+    return next((rule.reason for rule in profile.known_noise
+                 if rule.matches(record.operation, record.check, record.text, record.conditions)), None)
 
 
 def _record_scenario(event: Any, run: ContractRun) -> list[FailureRecord]:
     recorder = event.recorder
     phase = getattr(getattr(event, "phase", None), "value", "fuzz")
+    if phase == "stateful":
+        run.stateful_steps += len(recorder.cases)
+        run.linked_steps += sum(1 for node in recorder.cases.values() if node.parent_id is not None)
     out = []
     for case_id, nodes in recorder.checks.items():
         node = recorder.cases.get(case_id)
@@ -201,38 +251,9 @@ def _record_scenario(event: Any, run: ContractRun) -> list[FailureRecord]:
                 tally.error += 1
             if check.failure_info is None:
                 continue
-            if check.name == "ensure_resource_availability" and _deleted_through_another_path(recorder, case_id, case):
-                tally.success += 1  # the 404 is right: the fuzzer deleted the resource itself, on another path
-                continue
             tally.failure += 1
             out.append(_failure_record(recorder, case_id, case, check, phase))
     return out
-
-
-MIN_ID_LENGTH = 6  # path values shorter than this could match another path's value by accident
-
-
-def _deleted_through_another_path(recorder: Any, case_id: str, case: Any) -> bool:
-    """A 2xx DELETE earlier in the scenario whose path carries this case's path-parameter value.
-
-    Schemathesis' own ``resource_was_deleted`` only counts a DELETE whose path is a prefix of the
-    read's, so ``DELETE /admin/analyses/{id}`` (a link it inferred) removing the object that
-    ``GET /analyses/{id}`` then reads is reported as "Created resource not found" although 404 is right.
-    """
-    values = {str(v) for v in (case.path_parameters or {}).values() if len(str(v)) >= MIN_ID_LENGTH}
-    if not values:
-        return False
-    for prior in recorder.find_all_cases():
-        if prior.id == case_id:
-            break  # only what was sent before the failing request
-        if prior.operation.method.upper() != "DELETE":
-            continue
-        response = recorder.find_response(case_id=prior.id)
-        if response is None or not 200 <= response.status_code < 300:
-            continue
-        if values & {str(v) for v in (prior.path_parameters or {}).values()}:
-            return True
-    return False
 
 
 def _failure_record(recorder: Any, case_id: str, case: Any, check: Any, phase: str) -> FailureRecord:
@@ -263,9 +284,11 @@ def _failure_record(recorder: Any, case_id: str, case: Any, check: Any, phase: s
         curl_steps=steps,
         identity=getattr(case, "auth_identity", None),
         input_shape=case_shape(case),
+        input_keys=case_keys(case),
         status_code=response.status_code if response is not None else None,
         response_excerpt=excerpt,
         elapsed_ms=round(response.elapsed * 1000, 1) if response is not None and response.elapsed else None,
+        conditions=scenario_conditions(recorder, case_id, case),
     )
 
 

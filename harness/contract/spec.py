@@ -82,7 +82,8 @@ def _valid(schema: Any) -> SpecProblem:
     try:
         schema.validate()
     except Exception as exc:  # noqa: BLE001 - jsonschema_rs.ValidationError; message is what matters
-        where = "/".join(str(p) for p in getattr(exc, "instance_path", []) or [])
+        # a JSON pointer (RFC 6901): "/paths/~1items/get", so a path's own slashes stay readable
+        where = "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in getattr(exc, "instance_path", []) or [])
         return SpecProblem("valid", title, False, f"at /{where}: {getattr(exc, 'message', exc)}"[:800],
                            severity="medium")
     return SpecProblem("valid", title, True, "valid")

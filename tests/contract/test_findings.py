@@ -5,7 +5,8 @@ from __future__ import annotations
 import schemathesis
 
 from harness.contract.chain import chained_reproduction
-from harness.contract.findings import FailureRecord, case_shape, merge_duplicates, replayable_curl, to_finding
+from harness.contract.findings import (FailureRecord, case_keys, case_shape, merge_duplicates, replayable_curl,
+                                       to_finding)
 from harness.model import Severity
 
 SPEC = {
@@ -23,10 +24,11 @@ def operation():
     return schema["/items"]["POST"]
 
 
-def record(curl: str = "curl -X POST http://127.0.0.1:1/items", shape: str = "body={quantity:integer}", **kw) -> FailureRecord:
+def record(curl: str = "curl -X POST http://127.0.0.1:1/items", keys: str = "body={quantity}", **kw) -> FailureRecord:
     fields = dict(operation="POST /items", check="not_a_server_error", code="ST101", title="Server error",
                   message="", severity="critical", phase="fuzzing", curl_steps=[curl], identity="ada",
-                  input_shape=shape, status_code=500, response_excerpt="Internal Server Error", elapsed_ms=3.0)
+                  input_shape="body={quantity:integer}", input_keys=keys, status_code=500,
+                  response_excerpt="Internal Server Error", elapsed_ms=3.0)
     fields.update(kw)
     return FailureRecord(**fields)
 
@@ -38,6 +40,9 @@ def test_shape_keeps_declared_structure_and_drops_values_and_junk() -> None:
     assert case_shape(zero) == "headers=x-trace;body={name:string,quantity:integer}"
     assert case_shape(other) == "headers=x-trace,+undeclared;body={name:string,quantity:integer,+undeclared}"
     assert case_shape(op.Case(body={"name": "a", "quantity": False})) == "body={name:string,quantity:boolean}"
+    # the fingerprint's part: the same declared names, whatever their values, types or generated extras
+    assert case_keys(zero) == case_keys(other) == "headers=x-trace;body={name,quantity}"
+    assert case_keys(op.Case(body={"quantity": 0})) == "body={quantity}"
 
 
 def test_repeats_of_one_defect_merge_and_the_shortest_reproduction_wins() -> None:
@@ -50,9 +55,19 @@ def test_repeats_of_one_defect_merge_and_the_shortest_reproduction_wins() -> Non
 
 
 def test_fingerprint_is_stable_and_ignores_everything_but_identity_of_the_defect() -> None:
-    assert record().fingerprint() == record(curl="curl other values", phase="coverage", elapsed_ms=9.0).fingerprint()
+    assert record().fingerprint() == record(curl="curl other values", phase="coverage", elapsed_ms=9.0,
+                                            input_shape="body={quantity:boolean,+undeclared}").fingerprint()
     assert record().fingerprint() != record(check="status_code_conformance").fingerprint()
-    assert record().fingerprint() != record(shape="body={name:string}").fingerprint()
+    assert record().fingerprint() != record(keys="body={name}").fingerprint()
+
+
+def test_a_real_failure_is_never_absorbed_into_known_noise_with_the_same_fingerprint() -> None:
+    noise = record(check="status_code_conformance", status_code=400, noise_reason="framework 400 on a non-JSON body")
+    real = record(check="status_code_conformance", status_code=400, curl="curl -X POST http://127.0.0.1:1/items -d x")
+    assert noise.fingerprint() == real.fingerprint()
+    merged = merge_duplicates([noise, real, record(check="status_code_conformance", status_code=400)])
+    defects = [r for r in merged if r.noise_reason is None]
+    assert len(merged) == 2 and len(defects) == 1 and defects[0].occurrences == 2
 
 
 def test_curl_gets_a_token_placeholder_and_cookie_flag_that_survive_redaction() -> None:
@@ -75,17 +90,17 @@ def test_a_linked_failure_replays_its_parent_and_captures_the_id_it_used() -> No
     read = "curl -X GET http://h/items/it_0123456789"
     curls = chained_reproduction([(create, '{"id": "it_0123456789", "name": "a"}'), (read, None)])
     assert curls[0].splitlines()[0].startswith("# log in as ada")
-    assert "STEP1_BODY=$(command curl -X POST" in curls[0]
+    assert "STEP1_BODY=$(curl -X POST" in curls[0]  # a plain curl: the replay's recording curl() sees it too
     assert """STEP1_0=$(printf '%s' "$STEP1_BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')""" in curls[0]
     assert curls[1] == 'curl -X GET http://h/items/"${STEP1_0}"'
 
 
-def test_a_resource_deleted_on_another_path_is_not_reported_missing():
+def test_a_delete_on_another_path_earlier_in_the_scenario_is_a_condition_noise_rules_can_name():
     """Schemathesis infers DELETE /admin/analyses/{id} from POST /analyses; a later 404 on GET /analyses/{id}
-    after that 204 is correct behaviour, not "created resource not found"."""
+    after that 204 is correct behaviour, not "created resource not found" (the profile's rule says so)."""
     from types import SimpleNamespace as NS
 
-    from harness.contract.runner import _deleted_through_another_path
+    from harness.contract.conditions import deleted_through_another_path, scenario_conditions
 
     def case(case_id, method, path_parameters):
         return NS(id=case_id, operation=NS(method=method), path_parameters=path_parameters)
@@ -99,7 +114,8 @@ def test_a_resource_deleted_on_another_path_is_not_reported_missing():
         return NS(find_all_cases=lambda: cases,
                   find_response=lambda case_id: NS(status_code=statuses[case_id]))
 
-    assert _deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)
-    assert not _deleted_through_another_path(recorder([post, get, admin_delete]), "c", get)  # deleted after
+    assert deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)
+    assert scenario_conditions(recorder([post, admin_delete, get]), "c", get) == ["resource_deleted_earlier"]
+    assert not deleted_through_another_path(recorder([post, get, admin_delete]), "c", get)  # deleted after
     statuses["b"] = 403
-    assert not _deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)  # delete refused
+    assert not deleted_through_another_path(recorder([post, admin_delete, get]), "c", get)  # delete refused
