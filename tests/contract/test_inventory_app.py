@@ -50,6 +50,7 @@ def short_profile(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_suite_via_target_url_finds_the_known_bug_with_a_replayable_curl(
     inventory_app, inventory_identities_file: Path, tmp_path: Path
 ) -> None:
@@ -81,6 +82,7 @@ def test_suite_via_target_url_finds_the_known_bug_with_a_replayable_curl(
     assert steps[-1].status == 500, bug["evidence"]["curl"]
 
 
+@pytest.mark.slow
 def test_the_same_seed_replays_the_previous_runs_database_and_finds_the_same_defects(
     inventory_app, inventory_identities_file: Path, short_profile: Path, tmp_path: Path
 ) -> None:

@@ -104,3 +104,6 @@ def test_unknown_or_malformed_profiles_are_usage_errors(tmp_path: Path) -> None:
     bad.write_text("max_time_s: -1\n")
     with pytest.raises(UsageError, match="max_time_s"):
         load_contract_profile(bad)
+    bad.write_text("max_time_s: 20\nbudget_s: 10\n")
+    with pytest.raises(UsageError, match="budget_s .* must leave room for max_time_s"):
+        load_contract_profile(bad)
