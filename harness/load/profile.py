@@ -84,6 +84,8 @@ class Trends(_Strict):
 
     max_rss_growth_mb_per_min: float | None = Field(None, gt=0)
     max_p95_growth_ms_per_min: float | None = Field(None, gt=0)
+    warmup_s: float = Field(0, ge=0, description="leave the first seconds out of the slopes (caches, "
+                            "allocator and connection pools fill up at the start of any run)")
 
 
 class LoadProfile(_Strict):

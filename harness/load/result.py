@@ -118,6 +118,14 @@ class TrendResult(BaseModel):
     def passed(self) -> bool:
         return self.slope_per_min is not None and self.slope_per_min <= self.limit
 
+    @classmethod
+    def fit(cls, name: str, unit: str, samples: list[tuple[float, float]], *, limit: float,
+            warmup_s: float = 0.0) -> TrendResult:
+        """The slope of ``(seconds since start, value)`` samples, leaving out the first ``warmup_s``."""
+        points = [(t, v) for t, v in samples if t >= warmup_s]
+        return cls(name=name, unit=unit, slope_per_min=slope_per_min(points), limit=limit, points=len(points),
+                   first=points[0][1] if points else None, last=points[-1][1] if points else None)
+
 
 def slope_per_min(points: list[tuple[float, float]]) -> float | None:
     """Least-squares slope of (seconds, value) points, per minute; None with fewer than 5 points."""

@@ -27,7 +27,7 @@ from harness.load.plan import (
 )
 from harness.load.profile import LoadProfile
 from harness.load.result import (
-    ALL, GeneratorHealth, LabelTotals, LoadResult, TrendResult, evaluate_profile, slope_per_min,
+    ALL, GeneratorHealth, LabelTotals, LoadResult, TrendResult, evaluate_profile,
 )
 from harness.load.schedule import expected_arrivals
 from harness.load.series import SeriesReader
@@ -292,15 +292,12 @@ class LoadRun:
         trends = self.profile.trends
         out = []
         if trends.max_rss_growth_mb_per_min is not None:
-            for name, points in self._rss.items():
-                out.append(TrendResult(name=f"rss.{name}", unit="MB/min", slope_per_min=slope_per_min(points),
-                                       limit=trends.max_rss_growth_mb_per_min, points=len(points),
-                                       first=points[0][1] if points else None, last=points[-1][1] if points else None))
+            out += [TrendResult.fit(f"rss.{name}", "MB/min", samples, limit=trends.max_rss_growth_mb_per_min,
+                                    warmup_s=trends.warmup_s) for name, samples in self._rss.items()]
         if trends.max_p95_growth_ms_per_min is not None:
-            points = [(row.t, row.p95_ms) for row in timeseries if row.label == ALL and row.p95_ms is not None]
-            out.append(TrendResult(name="p95.all", unit="ms/min", slope_per_min=slope_per_min(points),
-                                   limit=trends.max_p95_growth_ms_per_min, points=len(points),
-                                   first=points[0][1] if points else None, last=points[-1][1] if points else None))
+            p95 = [(row.t, row.p95_ms) for row in timeseries if row.label == ALL and row.p95_ms is not None]
+            out.append(TrendResult.fit("p95.all", "ms/min", p95, limit=trends.max_p95_growth_ms_per_min,
+                                       warmup_s=trends.warmup_s))
         return out
 
     def _kill(self, grace_s: float = 0.0) -> None:

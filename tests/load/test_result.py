@@ -8,7 +8,7 @@ import pytest
 
 from harness.load.hdr import LatencyStats
 from harness.load.profile import Thresholds
-from harness.load.result import GeneratorHealth, LabelTotals, LoadResult, evaluate, slope_per_min
+from harness.load.result import GeneratorHealth, LabelTotals, LoadResult, TrendResult, evaluate, slope_per_min
 from harness.model import Status
 
 
@@ -60,3 +60,13 @@ def test_inconclusive_run_skips_instead_of_failing() -> None:
 def test_slope_is_per_minute_and_needs_enough_points() -> None:
     assert slope_per_min([(t, 100 + 0.5 * t) for t in range(10)]) == pytest.approx(30)
     assert slope_per_min([(0, 1), (1, 2)]) is None
+
+
+def test_trend_leaves_the_warm_up_out() -> None:
+    # RSS climbs 20 MB while caches fill during the first 10 s, then stays flat
+    samples = [(float(t), 80 + 2.0 * min(t, 10)) for t in range(40)]
+    assert not TrendResult.fit("rss.gw", "MB/min", samples, limit=5).passed  # the warm-up reads as growth
+    flat = TrendResult.fit("rss.gw", "MB/min", samples, limit=5, warmup_s=10)
+    assert flat.passed and flat.points == 30 and flat.slope_per_min == pytest.approx(0)
+    leaking = [(t, v + 0.5 * t) for t, v in samples]  # +30 MB/min on top
+    assert TrendResult.fit("rss.gw", "MB/min", leaking, limit=5, warmup_s=10).slope_per_min == pytest.approx(30)
