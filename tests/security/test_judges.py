@@ -9,8 +9,10 @@ from harness.errors import UsageError
 from harness.model import Severity, Status
 from harness.security.claims import load_claims
 from harness.security.probes.cookies import cookie_problems
-from harness.security.probes.headers import HSTS, judge_csp, judge_frames, judge_hsts, judge_leakage, judge_referrer
-from harness.security.probes.ratelimit import max_in_rolling_window
+from harness.security.probes.cors import look_alikes
+from harness.security.probes.headers import (HSTS, judge_cache, judge_csp, judge_frames, judge_hsts, judge_leakage,
+                                             judge_permissions, judge_referrer)
+from harness.security.probes.ratelimit import headers_problem, max_in_rolling_window, remaining_budget
 from harness.security.record import fingerprint
 from harness.security.rules import Action, action_for, apply_rules, load_rules
 from harness.security.spec import operation_lines
@@ -47,6 +49,15 @@ def test_referrer_policy_uses_the_last_value_and_leakage_spots_versions():
     assert judge_leakage(h(server="refsys")) is None
 
 
+def test_permissions_policy_is_judged_by_its_allowlists_and_cache_control_needs_no_store():
+    assert judge_permissions(h(permissions_policy="camera=(), geolocation=(self)")) is None
+    assert judge_permissions(h(permissions_policy="camera=*, fullscreen=*, microphone=*")) == \
+        "Permissions-Policy allows camera=*, microphone=*"  # fullscreen is not a powerful feature
+    assert judge_permissions(h()) == "no Permissions-Policy header"
+    assert judge_cache(h(cache_control="no-store, max-age=0")) is None
+    assert judge_cache(h(cache_control="private, max-age=60")) is not None
+
+
 def test_cookie_flags():
     good = "__Host-session=abc; HttpOnly; Path=/; SameSite=strict; Secure"
     assert cookie_problems(good) == []
@@ -55,6 +66,42 @@ def test_cookie_flags():
     assert problems == ["sid: no Secure", "sid: no HttpOnly", "sid: SameSite=None", "sid: no __Host- prefix"]
     assert cookie_problems("__Host-a=b; Secure; HttpOnly; SameSite=Lax; Path=/; Domain=example.com") == [
         "__Host-a: __Host- cookie must have Path=/ and no Domain"]
+    # shared with subdomains (Domain set): __Host- cannot apply, __Secure- is what is asked for
+    assert cookie_problems("__Secure-sso=t; Secure; HttpOnly; SameSite=Lax; Path=/; Domain=example.com") == []
+    assert cookie_problems("sso=t; Secure; HttpOnly; SameSite=Lax; Path=/; Domain=example.com") == [
+        "sso: no __Secure- prefix (Domain is set, so __Host- cannot apply)"]
+
+
+def test_cors_look_alikes_differ_from_the_allowed_origin_in_one_way_each():
+    assert look_alikes("https://app.acme.test") == {
+        "allowed host + suffix": "https://app.acme.test.evil.harness-probe.invalid",
+        "prefix + allowed host": "https://evilapp.acme.test",
+        "other scheme": "http://app.acme.test",
+        "other port": "https://app.acme.test:444"}
+    assert look_alikes("http://127.0.0.1:8080")["other port"] == "http://127.0.0.1:8081"
+
+
+def test_remaining_budget_in_every_common_spelling():
+    assert remaining_budget(h(ratelimit="limit=100, remaining=7, reset=30")) == 7  # draft 7/8
+    assert remaining_budget(h(ratelimit='"default";r=3;t=30')) == 3  # structured, draft 9+
+    assert remaining_budget(h(ratelimit_remaining="5")) == 5
+    assert remaining_budget(h(x_ratelimit_remaining="0")) == 0
+    assert remaining_budget(h(ratelimit_policy="100;w=60")) is None
+
+
+def test_rate_limit_headers_lie_when_they_advertise_budget_that_is_not_there():
+    def answers(*pairs: tuple[int, int | None]) -> list[tuple[float, httpx.Response]]:
+        headers = [{} if r is None else {"RateLimit": f"limit=3, remaining={r}, reset=1"} for _, r in pairs]
+        return [(i * 0.01, httpx.Response(s, headers=hd)) for i, ((s, _), hd) in enumerate(zip(pairs, headers))]
+
+    assert headers_problem(answers((200, 2), (200, 1), (200, 0), (429, 0)), allowed=3, window_s=1) is None
+    assert headers_problem(answers((200, 3), (200, 3), (200, 3), (429, 3)), allowed=3, window_s=1) == (
+        "remaining=3, and the very next request got 429", 2)
+    assert headers_problem(answers((200, 1), (429, 1)), allowed=3, window_s=1) == ("a 429 advertises remaining=1", 1)
+    over = answers((200, 2), (200, 2), (200, 2), (200, 2), (200, 2))  # never 429, still "2 left" after 4 accepted
+    assert headers_problem(over, allowed=3, window_s=1) == ("remaining=2 after 4 requests were accepted within 1 s", 3)
+    # remaining=0 while still admitting (refsys no_rate_limit): the headers are honest, enforcement is not
+    assert headers_problem(answers((200, 1), (200, 0), (200, 0), (200, 0), (200, 0)), allowed=3, window_s=1) is None
 
 
 def test_rolling_window_counts_a_fixed_window_boundary_burst():

@@ -13,7 +13,7 @@ from harness.security.context import ProbeContext
 FLAGS = rule("security.cookies.flags", "Cookies are Secure, HttpOnly (session), SameSite and __Host- prefixed",
              Severity.MEDIUM, "API8:2023", ("CWE-614", "CWE-1004", "CWE-1275"),
              "Set-Cookie with Secure; HttpOnly (except a CSRF cookie JavaScript must read); SameSite=Strict or Lax; "
-             "name it __Host-... with Path=/ and no Domain.")
+             "name it __Host-... with Path=/ and no Domain (__Secure-... when it must be shared with subdomains).")
 
 
 def cookie_problems(set_cookie: str) -> list[str]:
@@ -30,10 +30,14 @@ def cookie_problems(set_cookie: str) -> list[str]:
         problems.append(f"{name}: no HttpOnly")
     if attributes.get("samesite", "").lower() not in {"strict", "lax"}:
         problems.append(f"{name}: SameSite={attributes.get('samesite') or 'missing'}")
-    if not name.startswith("__Host-"):
+    if name.startswith("__Host-"):
+        if "domain" in attributes or attributes.get("path") != "/":
+            problems.append(f"{name}: __Host- cookie must have Path=/ and no Domain")
+    elif "domain" in attributes:  # shared with subdomains on purpose: __Host- cannot apply, __Secure- can
+        if not name.startswith("__Secure-"):
+            problems.append(f"{name}: no __Secure- prefix (Domain is set, so __Host- cannot apply)")
+    else:
         problems.append(f"{name}: no __Host- prefix")
-    elif "domain" in attributes or attributes.get("path") != "/":
-        problems.append(f"{name}: __Host- cookie must have Path=/ and no Domain")
     return problems
 
 

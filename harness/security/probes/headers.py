@@ -93,8 +93,18 @@ def judge_referrer(headers: httpx.Headers) -> str | None:
     return None if last in safe else f"Referrer-Policy is {value or 'missing'!r}"
 
 
+POWERFUL_FEATURES = ("camera", "microphone", "geolocation", "payment", "usb", "display-capture")
+
+
 def judge_permissions(headers: httpx.Headers) -> str | None:
-    return None if headers.get("permissions-policy") else "no Permissions-Policy header"
+    """Present, and no powerful feature granted to every origin (``camera=*``)."""
+    value = headers.get("permissions-policy")
+    if not value:
+        return "no Permissions-Policy header"
+    allowlists = {name.strip().lower(): allow.strip() for name, _, allow in
+                  (item.partition("=") for item in value.split(",")) if name.strip()}
+    open_to_all = [name for name in POWERFUL_FEATURES if allowlists.get(name) == "*"]
+    return f"Permissions-Policy allows {', '.join(f'{n}=*' for n in open_to_all)}" if open_to_all else None
 
 
 def judge_cross_origin(headers: httpx.Headers) -> str | None:

@@ -1,6 +1,7 @@
 """Injection on every parameter the spec exposes: SQLi (error, boolean, time), NoSQL operators, reflected
-XSS, path traversal, SSTI and CRLF. Bounded: a handful of requests per parameter, requests rotate over
-the identities (so a per-user rate limit is not hit by the probes themselves).
+XSS, path traversal, SSTI and CRLF. Bounded: a handful of requests per parameter (a few more on GET
+string parameters for the time-based differentials), requests rotate over the identities (so a per-user
+rate limit is not hit by the probes themselves).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SQL_ERRORS = re.compile(r"(sqlite3?\.|OperationalError|syntax error at or near|u
                         r"unrecognized token|You have an error in your SQL syntax|ORA-\d{5}|psycopg|"
                         r"SQLSTATE|near \".*\": syntax error|quoted string not properly terminated)", re.I)
 XSS_MARK = '<hx5 data-probe="x5">'
-SSTI_EXPR, SSTI_RESULT = "{{7*191}}${7*191}<%= 7*191 %>", "1337"
+SSTI_FORMS = ("{{%s}}", "${%s}", "<%%= %s %%>")  # Jinja/Twig, FreeMarker/EL/Mako, ERB/EJS
 TRAVERSAL_VALUE = "../../../../../../../../etc/passwd"
 TRAVERSAL_SIGNS = re.compile(r"root:.*:0:0:")
 CRLF_VALUE = "probe\r\nX-Harness-Injected: 1"
@@ -172,11 +173,29 @@ def _sqli(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
     return _time_based(ctx, sender, slot) or _pass(SQLI, slot)
 
 
-def _time_based(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
-    """Differential against the baseline: only flagged when a sleep payload is slower by ~the sleep.
+HEAVY_ROWS = 1_000_000  # ~0.3-2 s of counting in SQLite: far above jitter, far below a 5 s statement guard
+HEAVY_MIN_EXTRA_S = 0.25  # every heavy answer must be slower than every light one by this much
+HEAVY_ROUNDS, HEAVY_CONFIRM_ROUNDS = 2, 1
 
-    ``pg_sleep`` in a scalar subquery: PostgreSQL runs it once (an InitPlan) when the WHERE clause is
-    evaluated, which needs at least one row - hence ``seed_objects``. SQLite has no sleep function.
+
+def heavy_condition(rows: int) -> str:
+    """``x' OR (count to rows) > 0 --``: a bounded CPU cost inside the condition, for engines without sleep.
+
+    A recursive CTE works on SQLite, PostgreSQL and MySQL 8; like ``pg_sleep`` it runs once as an
+    uncorrelated subquery when the WHERE clause is evaluated, which needs at least one row.
+    """
+    return (f"x' OR (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<{rows}) "
+            "SELECT count(*) FROM c) > 0 -- ")
+
+
+def _time_based(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
+    """Differentials against the baseline, only flagged when the costly payload is reliably slower.
+
+    First ``pg_sleep`` in a scalar subquery (PostgreSQL runs it once, as an InitPlan) - slower by ~the
+    sleep. Then, for SQLite and others without a sleep function, a heavy count (``heavy_condition``)
+    against the same payload counting to 1, interleaved and repeated: every heavy answer must be
+    slower than every light one by ``HEAVY_MIN_EXTRA_S`` (a confirmation round when it looks so), so
+    load on the machine does not pass for an injection. Rows exist thanks to ``seed_objects``.
     """
     if slot.op.method != "GET":
         return None
@@ -187,19 +206,42 @@ def _time_based(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None
     if extra >= 0.8 * delay:
         return _fail(SQLI, slot, f"pg_sleep({delay}) delays the answer by {extra:.2f} s (time-based)",
                      [("sleep payload", slow)], {"baseline_s": baseline_s, "extra_delay_s": round(extra, 3)})
-    return None
+    return _heavy_query(sender, slot)
+
+
+def _heavy_query(sender: Sender, slot: Slot) -> Outcome | None:
+    light_s: list[float] = []
+    heavy: list[httpx.Response] = []
+    for rounds in (HEAVY_ROUNDS, HEAVY_CONFIRM_ROUNDS):
+        for _ in range(rounds):
+            light_s.append(sender.send(slot, heavy_condition(1)).extensions["elapsed_s"])
+            heavy.append(sender.send(slot, heavy_condition(HEAVY_ROWS)))
+        extra = min(r.extensions["elapsed_s"] for r in heavy) - max(light_s)
+        if extra < HEAVY_MIN_EXTRA_S:
+            return None
+    heavy_s = [round(r.extensions["elapsed_s"], 3) for r in heavy]
+    return _fail(SQLI, slot, f"a recursive count to {HEAVY_ROWS:,} inside the condition slows every answer by "
+                 f">= {extra:.2f} s against the same payload counting to 1 (time-based, {len(heavy)} rounds)",
+                 [("heavy count", heavy[0])], {"light_s": [round(t, 3) for t in light_s], "heavy_s": heavy_s,
+                                               "min_extra_delay_s": round(extra, 3)})
 
 
 def _size(response: httpx.Response) -> int:
+    """Items in a list-shaped JSON answer, else the body length."""
+    items = _items(response)
+    return len(response.content) if items is None else items
+
+
+def _items(response: httpx.Response) -> int | None:
     try:
         body = response.json()
     except ValueError:
-        return len(response.content)
+        return None
     if isinstance(body, dict):
         for key in ("items", "results", "data"):
             if isinstance(body.get(key), list):
                 return len(body[key])
-    return len(body) if isinstance(body, list) else len(response.content)
+    return len(body) if isinstance(body, list) else None
 
 
 def _xss(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
@@ -222,11 +264,17 @@ def _traversal(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
 
 
 def _ssti(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
+    """One polyglot of three template syntaxes around a random product: evaluated when the product shows
+    up and fewer copies of the expression come back than were sent (an echo returns all three)."""
     if slot.param.type != "string":
         return None
-    response = sender.send(slot, SSTI_EXPR)
-    if SSTI_RESULT in response.text and SSTI_EXPR not in response.text and "7*191" not in response.text:
-        return _fail(SSTI, slot, "7*191 was evaluated to 1337", [("template expression", response)])
+    a, b = secrets.randbelow(900) + 100, secrets.randbelow(900) + 100
+    expression = f"{a}*{b}"
+    payload = "".join(form % expression for form in SSTI_FORMS)
+    response = sender.send(slot, payload)
+    if str(a * b) in response.text and response.text.count(expression) < len(SSTI_FORMS):
+        return _fail(SSTI, slot, f"{expression} was evaluated to {a * b}", [("template expression", response)],
+                     {"expression": expression, "result": a * b})
     return _pass(SSTI, slot)
 
 
@@ -240,10 +288,20 @@ def _crlf(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
 
 
 def _nosql(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
+    """``{"$ne": null}`` in place of a string: accepted is a finding; high when it also matched more than a
+    value that matches nothing (the operator was evaluated), medium when it was only accepted."""
     if slot.param.location != "body" or slot.param.type != "string":
         return None
     response = sender.send(slot, {"$ne": None})
-    if response.is_success:
-        return _fail(NOSQL, slot, f"an operator object was accepted for a string field ({response.status_code})",
-                     [("operator", response)], {"status": response.status_code})
-    return _pass(NOSQL, slot)
+    if not response.is_success:
+        return _pass(NOSQL, slot)
+    nomatch = sender.send(slot, f"hx{secrets.token_hex(4)}")
+    matched, matched_nothing = _items(response), _items(nomatch)
+    evaluated = matched is not None and matched_nothing is not None and matched > matched_nothing
+    outcome = _fail(NOSQL, slot, f"an operator object was accepted for a string field ({response.status_code})"
+                    + (f" and matched {matched} item(s) where a non-matching value matched {matched_nothing}"
+                       if evaluated else ""),
+                    [("operator", response), ("non-matching value", nomatch)],
+                    {"status": response.status_code, "operator_items": matched, "nomatch_items": matched_nothing})
+    outcome.severity = NOSQL.severity if evaluated else Severity.MEDIUM
+    return outcome

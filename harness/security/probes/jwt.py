@@ -226,24 +226,14 @@ def refresh_lifecycle(ctx: ProbeContext, probe_op: Operation, identity: Identity
                           evidence=evidence) for r in rules]
     if second and second != first.refresh:
         outcomes.append(ROTATION.passed("a new refresh token was issued", location=op.key, evidence=evidence))
+        outcomes.append(refresh_reuse(ctx, op, first.refresh, second))
     else:
+        evidence.curl = curl(rotated)
         outcomes.append(ROTATION.failed("the refresh response did not rotate the refresh token", location=op.key,
                                         evidence=evidence))
-    reused = _refresh(ctx, op, first.refresh)
-    family = _refresh(ctx, op, second) if second else None
-    samples = [sample(reused, "reuse of the rotated token")] + ([sample(family, "newest token after reuse")] if family else [])
-    evidence = Evidence(measured={"reuse_status": reused.status_code,
-                                  "family_status_after_reuse": family.status_code if family else None}, samples=samples)
-    if reused.is_success:
-        evidence.curl = curl(reused)
-        outcomes.append(REUSE.failed(f"a used refresh token was accepted again ({reused.status_code})",
-                                     location=op.key, evidence=evidence))
-    elif family is not None and family.is_success:
-        evidence.curl = curl(family)
-        outcomes.append(REUSE.failed("reuse was refused but the family was not revoked: the newest refresh "
-                                     "token still works", location=op.key, evidence=evidence))
-    else:
-        outcomes.append(REUSE.passed("reuse refused and the family revoked", location=op.key, evidence=evidence))
+        outcomes.append(REUSE.not_applicable("no rotation, so no used token to reuse (the refresh token is "
+                                             "reusable by design: see security.auth.refresh_rotation)",
+                                             location=op.key))
     as_refresh = _refresh(ctx, op, ctx.identities.fresh_tokens(identity).access)
     evidence = Evidence(measured={"status": as_refresh.status_code}, samples=[sample(as_refresh)])
     if as_refresh.is_success:
@@ -255,6 +245,23 @@ def refresh_lifecycle(ctx: ProbeContext, probe_op: Operation, identity: Identity
                                                  evidence=evidence))
     outcomes.append(logout_revokes(ctx, probe_op, op, identity))
     return outcomes
+
+
+def refresh_reuse(ctx: ProbeContext, op: Operation, used: str, newest: str) -> Outcome:
+    """After a rotation: the used token again must be refused, and that reuse must revoke ``newest`` too."""
+    reused = _refresh(ctx, op, used)
+    family = _refresh(ctx, op, newest)
+    evidence = Evidence(measured={"reuse_status": reused.status_code, "family_status_after_reuse": family.status_code},
+                        samples=[sample(reused, "reuse of the rotated token"), sample(family, "newest token after reuse")])
+    if reused.is_success:
+        evidence.curl = curl(reused)
+        return REUSE.failed(f"a used refresh token was accepted again ({reused.status_code})", location=op.key,
+                            evidence=evidence)
+    if family.is_success:
+        evidence.curl = curl(family)
+        return REUSE.failed("reuse was refused but the family was not revoked: the newest refresh token still works",
+                            location=op.key, evidence=evidence)
+    return REUSE.passed("reuse refused and the family revoked", location=op.key, evidence=evidence)
 
 
 def logout_revokes(ctx: ProbeContext, probe_op: Operation, refresh_op: Operation, identity: Identity) -> Outcome:

@@ -6,12 +6,19 @@ limit (``burst``), and - only when the window fits the profile's time budget - A
 to expose fixed windows (``window``): wait until A is admitted again, wait half a window, burst, wait
 until admitted again, burst. A fixed window then admits ~2x the limit within one rolling window; a
 sliding window never admits more than the limit. The verdict uses the max accepted in any rolling window.
+
+``headers`` judges the RateLimit headers A saw on the way into the limit: they must not advertise a
+remaining budget that the limiter then denies (or that the claim no longer allows). It runs even when
+the limit is never reached: a limiter that never says 429 but keeps saying remaining=0 has honest
+headers and a failed ``enforced``.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -35,11 +42,15 @@ WINDOW = rule("security.ratelimit.window", "At most the limit is accepted in any
               API4, "CWE-770", "Use a sliding window (log or weighted counter); fixed windows admit ~2x at boundaries.")
 RETRY_AFTER = rule("security.ratelimit.retry_after", "429 responses say when to retry", Severity.LOW, API4, "CWE-770",
                    "Send Retry-After (and RateLimit/RateLimit-Policy headers) with every 429.")
+HEADERS = rule("security.ratelimit.headers", "RateLimit headers do not advertise budget that is not there",
+               Severity.LOW, API4, "CWE-684", "Compute RateLimit/RateLimit-Remaining (or X-RateLimit-Remaining) "
+               "from the limiter's own counter: remaining=0 on a 429 and once the limit is used up.")
 BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forwarded-For, path variants, HEAD)",
               Severity.HIGH, API4, "CWE-290", "Ignore client-supplied forwarding headers unless set by a trusted proxy; "
               "normalise paths before keying the limiter; count HEAD like GET.")
 MAX_PROBE_REQUESTS = 2000
-ALL_RULES = (ENFORCED, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+BURST_WORKERS = 8
+ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
 def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
@@ -64,9 +75,9 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                 for r in ALL_RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
-    outcomes = []
-    enforced, throttled = drive_into_limit(ctx, op, a, claim)
-    outcomes.append(enforced)
+    drive = drive_into_limit(ctx, op, a, claim)
+    enforced, throttled = drive.outcome, drive.first_429
+    outcomes = [enforced, advertised_budget(op, drive, claim)]
     if throttled is None:
         reason = "the limit was never reached, so what happens beyond it cannot be observed"
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
@@ -88,13 +99,23 @@ def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tup
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
 
-def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
-                     claim: RateLimitClaim) -> tuple[Outcome, httpx.Response | None]:
+@dataclass
+class Drive:
+    """User A driven into the limit: the verdict, the first 429 and every exchange on the way."""
+
+    outcome: Outcome
+    first_429: httpx.Response | None
+    sent: list[tuple[float, httpx.Response]] = field(default_factory=list)  # (sent_at, response)
+
+
+def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim) -> Drive:
     allowed = int(claim.limit * (1 + claim.tolerance))
     accepted, first_429, response = 0, None, None
+    sent: list[tuple[float, httpx.Response]] = []
     started = time.monotonic()
     for _ in range(allowed + 5):
-        _, response = _send(ctx, op, a)
+        sent.append(_send(ctx, op, a))
+        response = sent[-1][1]
         if response.status_code == 429:
             first_429 = response
             break
@@ -108,11 +129,75 @@ def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity,
         if response is not None:
             evidence.curl = (f"for i in $(seq {allowed + 5}); do {curl(response)} -s -o /dev/null "
                              "-w '%{http_code}\\n'; done  # never 429")
-        return ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} per "
-                               f"{claim.window_s:g} s)", location=op.key, evidence=evidence), None
-    return ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
-                           f"{claim.window_s:g} s; earlier probes may have used part of the window)",
-                           location=op.key, evidence=evidence), first_429
+        return Drive(ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} "
+                                     f"per {claim.window_s:g} s)", location=op.key, evidence=evidence), None, sent)
+    return Drive(ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
+                                 f"{claim.window_s:g} s; earlier probes may have used part of the window)",
+                                 location=op.key, evidence=evidence), first_429, sent)
+
+
+def remaining_budget(headers: httpx.Headers) -> int | None:
+    """The remaining requests a response advertises, in any common spelling; None when it says nothing.
+
+    ``RateLimit-Remaining``/``X-RateLimit-Remaining`` (older drafts, GitHub style), ``RateLimit: limit=100,
+    remaining=7, reset=3`` (draft 7/8) and ``RateLimit: "default";r=7;t=3`` (structured, draft 9+).
+    """
+    for name in ("ratelimit-remaining", "x-ratelimit-remaining"):
+        value = headers.get(name, "").split(",")[0].strip()
+        if value.isdigit():
+            return int(value)
+    match = re.search(r"(?:^|[,;\s])(?:remaining|r)\s*=\s*(\d+)", headers.get("ratelimit", ""))
+    return int(match.group(1)) if match else None
+
+
+def headers_problem(sent: list[tuple[float, httpx.Response]], allowed: int,
+                    window_s: float) -> tuple[str, int] | None:
+    """Where the advertised remaining budget is contradicted by what happened: (what, index of the answer).
+
+    - a 429 that still advertises remaining > 0;
+    - remaining > 0 after more than ``allowed`` requests were accepted within one window;
+    - remaining > 1 on the answer right before a 429 (1 allows an off-by-one).
+
+    remaining=0 while requests keep being accepted is not a lie of the headers (they say the budget is
+    spent, which is what the claim says): that is the limiter not enforcing, ``security.ratelimit.enforced``.
+    """
+    accepted_at: list[float] = []
+    for index, (sent_at, response) in enumerate(sent):
+        if response.is_success:
+            accepted_at.append(sent_at)
+        remaining = remaining_budget(response.headers)
+        if not remaining:
+            continue
+        if response.status_code == 429:
+            return f"a 429 advertises remaining={remaining}", index
+        in_window = sum(t > sent_at - window_s for t in accepted_at)
+        if in_window > allowed:
+            return f"remaining={remaining} after {in_window} requests were accepted within {window_s:g} s", index
+        following = sent[index + 1][1] if index + 1 < len(sent) else None
+        if remaining > 1 and following is not None and following.status_code == 429:
+            return f"remaining={remaining}, and the very next request got 429", index
+    return None
+
+
+def advertised_budget(op: Operation, drive: Drive, claim: RateLimitClaim) -> Outcome:
+    """The RateLimit headers seen while A was driven into the limit, against what the limiter did."""
+    observed = [(r.status_code, remaining_budget(r.headers)) for _, r in drive.sent]
+    if all(remaining is None for _, remaining in observed):
+        return HEADERS.not_applicable("no RateLimit / X-RateLimit remaining header on any answer", location=op.key)
+    allowed = int(claim.limit * (1 + claim.tolerance))
+    found = headers_problem(drive.sent, allowed, claim.window_s)
+    evidence = Evidence(measured={"status_and_remaining": observed[-12:], "allowed": allowed},
+                        samples=[sample(drive.sent[-1][1], "last answer")])
+    if found:
+        problem, index = found
+        liar = drive.sent[index][1]
+        evidence.samples = [sample(r, f"answer {i + 1}: remaining={remaining_budget(r.headers)}")
+                            for i, (_, r) in enumerate(drive.sent) if i in (index, index + 1)]
+        evidence.curl = curl(liar)
+        return HEADERS.failed(problem, location=op.key, evidence=evidence)
+    return HEADERS.passed(f"remaining fell to {observed[-1][1]} as the budget was used"
+                          + ("; the limit itself was not enforced (see security.ratelimit.enforced)"
+                             if drive.first_429 is None else ""), location=op.key, evidence=evidence)
 
 
 def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
@@ -120,6 +205,7 @@ def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
                                                       "x-ratelimit-remaining", "x-ratelimit-reset")}
     evidence = Evidence(measured={k: v for k, v in headers.items() if v}, samples=[sample(throttled)])
     if not headers["retry-after"]:
+        evidence.curl = curl(throttled)
         return RETRY_AFTER.failed("429 without Retry-After", location=op.key, evidence=evidence)
     return RETRY_AFTER.passed(f"Retry-After: {headers['retry-after']}", location=op.key, evidence=evidence)
 
@@ -175,13 +261,18 @@ def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity) -> Outc
 
 def burst(ctx: ProbeContext, op: Operation, b: Identity, claim: RateLimitClaim) -> Outcome:
     size = claim.limit + max(10, claim.limit // 2)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: _send(ctx, op, b)[1].status_code, range(size)))
+    with ThreadPoolExecutor(max_workers=BURST_WORKERS) as pool:
+        responses = list(pool.map(lambda _: _send(ctx, op, b)[1], range(size)))
+    statuses = [r.status_code for r in responses]
     accepted = sum(200 <= s < 300 for s in statuses)
     allowed = int(claim.limit * (1 + claim.tolerance))
     evidence = Evidence(measured={"sent": size, "accepted": accepted, "allowed": allowed,
                                   "status_counts": {str(s): statuses.count(s) for s in sorted(set(statuses))}})
     if accepted > allowed:
+        beyond = [r for r in responses if r.is_success][allowed:]
+        evidence.samples = [sample(r, f"accepted beyond the limit ({allowed} allowed)") for r in beyond[:2]]
+        evidence.curl = (f"seq {size} | xargs -P {BURST_WORKERS} -I{{}} {curl(beyond[0])} -s -o /dev/null "
+                         "-w '%{http_code}\\n' | sort | uniq -c")
         return BURST.failed(f"{accepted} of {size} concurrent requests accepted (claim {claim.limit})",
                             location=op.key, evidence=evidence)
     return BURST.passed(f"{accepted} of {size} concurrent requests accepted (<= {allowed})", location=op.key,

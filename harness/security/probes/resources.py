@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+
+import httpx
+
 from harness.model import Evidence, Severity
 from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
@@ -13,7 +17,7 @@ PAGE_SIZE = rule("security.resources.page_size", "Page sizes are capped", Severi
 BODY_SIZE = rule("security.resources.body_size", "Oversized request bodies are refused cleanly", Severity.MEDIUM,
                  API4, "CWE-770", "Limit request body size at the edge (413) and declare maxLength in the schema.")
 DEEP_JSON = rule("security.resources.deep_json", "Deeply nested JSON is refused cleanly", Severity.MEDIUM, API4,
-                 "CWE-674", "Limit JSON nesting depth; a parser recursion error must become 400/422, not 500.")
+                 "CWE-674", "Limit JSON nesting depth; refuse deep nesting with 400/422 (not 500, and not by storing it).")
 
 HUGE_PAGE = 1_000_000
 BODY_BYTES = 2 * 1024 * 1024
@@ -31,33 +35,41 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     op = writers[0]
     body = ctx.spec.example_body(op) or {}
     string_field = next((k for k, v in body.items() if isinstance(v, str)), None)
-    big = {**body, (string_field or "harness_padding"): "A" * BODY_BYTES}
+    big_field = string_field or "harness_padding"
+    big = {**body, big_field: "A" * BODY_BYTES}
     response = ctx.call(op, identity, json=big)
     evidence = Evidence(measured={"bytes": BODY_BYTES, "status": response.status_code,
                                   "elapsed_s": round(response.extensions["elapsed_s"], 3)}, samples=[sample(response)])
     if response.status_code >= 500 or response.is_success:
-        evidence.curl = f"# {BODY_BYTES} byte body to {op.key} (too large to inline)"
+        evidence.curl = piped_curl(response, f"import json, sys; sys.stdout.write(json.dumps({{**{body!r}, "
+                                             f"{big_field!r}: 'A' * {BODY_BYTES}}}))")
         outcomes.append(BODY_SIZE.failed(f"a {BODY_BYTES // 1024} KiB body got {response.status_code}",
                                          location=op.key, evidence=evidence))
     else:
         outcomes.append(BODY_SIZE.passed(f"refused with {response.status_code}", location=op.key, evidence=evidence))
-    nested: object = "x"
-    for _ in range(DEPTH):
-        nested = [nested]
-    raw = "[" * DEPTH + '"x"' + "]" * DEPTH
-    content = '{"' + (string_field or "harness") + '": ' + raw + "}"
+    prefix = '{"' + (string_field or "harness") + '": '
+    content = prefix + "[" * DEPTH + '"x"' + "]" * DEPTH + "}"
     response = ctx.client.request(op.method, ctx.url(op), content=content.encode(),
                                   headers={**ctx.identities.bearer(identity), "Content-Type": "application/json"})
     evidence = Evidence(measured={"depth": DEPTH, "status": response.status_code,
                                   "elapsed_s": round(response.extensions["elapsed_s"], 3)}, samples=[sample(response)])
-    if response.status_code >= 500 or response.extensions["elapsed_s"] > SLOW_S:
-        evidence.curl = f"# JSON nested {DEPTH} levels to {op.key}"
-        outcomes.append(DEEP_JSON.failed(f"depth {DEPTH} JSON got {response.status_code} in "
-                                         f"{response.extensions['elapsed_s']:.2f} s", location=op.key,
-                                         evidence=evidence))
+    if response.status_code >= 500 or response.is_success or response.extensions["elapsed_s"] > SLOW_S:
+        evidence.curl = piped_curl(response, f"import sys; d = {DEPTH}; "
+                                             f"sys.stdout.write({prefix!r} + '[' * d + '\"x\"' + ']' * d + '}}')")
+        verdict = "was accepted" if response.is_success else f"got {response.status_code}"
+        outcomes.append(DEEP_JSON.failed(f"depth {DEPTH} JSON {verdict} in {response.extensions['elapsed_s']:.2f} s",
+                                         location=op.key, evidence=evidence))
     else:
         outcomes.append(DEEP_JSON.passed(f"refused with {response.status_code}", location=op.key, evidence=evidence))
     return outcomes
+
+
+def piped_curl(response: httpx.Response, python_code: str) -> str:
+    """``python3 -c CODE | curl ... --data-binary @-``: a reproduction for a body too large to inline."""
+    request = response.request
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+    bodyless = httpx.Request(request.method, request.url, headers=headers)
+    return f"python3 -c {shlex.quote(python_code)} | {curl(bodyless)} --data-binary @-"
 
 
 def _page_size(ctx: ProbeContext, identity) -> Outcome:  # type: ignore[no-untyped-def]
