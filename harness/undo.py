@@ -11,8 +11,11 @@ Kinds and how they are undone:
 * ``proxy_fault``  {control_url, link}         DELETE the link's faults on the edge control API
                                                (an edge that is gone took its faults with it)
 * ``sigstop``      {pid, create_time}          SIGCONT the process group, if it is still ours
+* ``gpu_count``    {url, count, pid,           POST the original GPU count back to the inference
+                    create_time}               tier's admin endpoint, if that process is still ours
 * ``cgroup``       {dirs, parents}             move processes back, delete the cgroups
-* ``process``      {pid, create_time, name}    terminate the process group, if it is still ours
+* ``process``      {pid, create_time, name,    terminate the process group (``group: false``: only
+                    group}                     that process, e.g. a load worker), if it is still ours
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import psutil
 from pydantic import BaseModel, Field
 
 log = logging.getLogger(__name__)
 
 UNDO_FILE = "undo.jsonl"
-Kind = Literal["process", "sigstop", "cgroup", "proxy_fault"]
+Kind = Literal["process", "sigstop", "cgroup", "proxy_fault", "gpu_count"]
+FAULT_KINDS = frozenset({"proxy_fault", "sigstop", "gpu_count", "cgroup"})  # everything but started processes
+# faults before processes: a paused process is resumed, its GPUs and links restored, before it is stopped
+UNDO_ORDER = {"proxy_fault": 0, "sigstop": 1, "gpu_count": 2, "cgroup": 3, "process": 4}
 
 
 class UndoEntry(BaseModel):
@@ -111,6 +118,27 @@ class UndoLog:
         os.replace(tmp, self.path)
 
 
+def change_gpu_count(undo_log: UndoLog, *, port: int, pid: int, create_time: float, count: int, default: int,
+                     undo_id: str | None) -> str | None:
+    """Set inference-gpu's GPU count through its loopback admin endpoint, undo-logged before it changes.
+
+    Returns the pending undo id while the count differs from ``default`` (None once it is back).
+    """
+    from harness.errors import PlatformError
+
+    url = f"http://127.0.0.1:{port}/admin/gpus"
+    if count != default and undo_id is None:
+        undo_id = undo_log.record("gpu_count", f"inference-gpu sees {count} GPUs (pid {pid})", url=url, count=default,
+                                  pid=pid, create_time=create_time)
+    response = httpx.post(url, json={"count": count}, timeout=5.0, trust_env=False)
+    if response.status_code >= 400:
+        raise PlatformError(f"inference-gpu refused GPU count {count}: {response.status_code} {response.text[:200]}")
+    if count == default and undo_id is not None:
+        undo_log.done(undo_id)
+        undo_id = None
+    return undo_id
+
+
 def _undo_proxy_fault(data: dict[str, Any]) -> bool:
     url = f"{data['control_url']}/links/{data['link']}/faults"
     try:
@@ -134,35 +162,59 @@ def _undo_cgroup(data: dict[str, Any]) -> bool:
     return existed
 
 
+def _undo_gpu_count(data: dict[str, Any]) -> bool:
+    from harness.platforms.local.procs import same_process
+
+    if not same_process(data["pid"], data["create_time"]):
+        return False  # the GPU tier is gone (or its pid reused): a new start sees every GPU again
+    httpx.post(data["url"], json={"count": data["count"]}, timeout=5.0, trust_env=False).raise_for_status()
+    return True
+
+
 def _undo_process(data: dict[str, Any]) -> bool:
-    from harness.platforms.local.procs import terminate_group
+    from harness.platforms.local.procs import same_process, terminate_group
 
     if "pid" not in data:  # no pid: the fork never happened
         return False
-    return terminate_group(data["pid"], data["create_time"], timeout_s=3.0)
+    if data.get("group", True):
+        return terminate_group(data["pid"], data["create_time"], timeout_s=3.0)
+    if not same_process(data["pid"], data["create_time"]):
+        return False
+    try:
+        proc = psutil.Process(data["pid"])
+        proc.terminate()
+        try:
+            proc.wait(timeout=3.0)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5.0)
+    except psutil.NoSuchProcess:
+        return False  # it exited meanwhile
+    return True
 
 
 # each returns True when it changed something (False: already gone, nothing to undo)
 UNDOERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "proxy_fault": _undo_proxy_fault,
     "sigstop": _undo_sigstop,
+    "gpu_count": _undo_gpu_count,
     "cgroup": _undo_cgroup,
     "process": _undo_process,
 }
 
 
-def undo_pending(state_dir: Path) -> list[str]:
+def undo_pending(state_dir: Path, kinds: frozenset[str] | None = None) -> list[str]:
     """Roll back everything a previous (killed) run left applied; returns what was actually undone.
 
     Faults are undone before processes (newest first), so a paused process is resumed and its
     link cleared before it is terminated. A rollback that fails stays pending for the next call
-    and is reported as ``"FAILED ..."``.
+    and is reported as ``"FAILED ..."``. ``kinds`` limits it (``FAULT_KINDS``: heal a running
+    system without stopping it).
     """
     undo_log = UndoLog(state_dir)
-    pending = undo_log.pending()
-    order = {"proxy_fault": 0, "sigstop": 1, "cgroup": 2, "process": 3}
+    pending = [e for e in undo_log.pending() if kinds is None or e.kind in kinds]
     done: list[str] = []
-    for entry in sorted(reversed(pending), key=lambda e: order[e.kind]):
+    for entry in sorted(reversed(pending), key=lambda e: UNDO_ORDER[e.kind]):
         try:
             acted = UNDOERS[entry.kind](entry.data)
         except Exception as exc:  # keep going: one stuck fault must not block the rest

@@ -35,7 +35,7 @@ from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, Link
 from harness.platforms.local.links import LinkControl
 from harness.platforms.local.state import EdgeInfo, PlatformState, default_state_dir, read_state, remove_state, write_state
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
-from harness.undo import UndoLog, undo_pending
+from harness.undo import UndoLog, change_gpu_count, undo_pending
 
 BACKENDS = ("sqlite", "postgres")
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -431,12 +431,10 @@ class LocalPlatform(Platform):
         self._save_state()
 
     def set_gpu_count(self, n: int) -> None:
-        """Change the GPUs inference-gpu sees (0 = GPU loss), via its loopback admin endpoint."""
-        port = self.supervisor.states[self._component("inference-gpu")].port
-        response = httpx.post(f"http://127.0.0.1:{port}/admin/gpus", json={"count": n}, timeout=5.0,
-                              trust_env=False)
-        if response.status_code >= 400:
-            raise PlatformError(f"inference-gpu refused GPU count {n}: {response.status_code} {response.text[:200]}")
+        """Change the GPUs inference-gpu sees (0 = GPU loss), via its loopback admin endpoint (undo-logged)."""
+        state = self.supervisor.states[self._component("inference-gpu")]
+        self._gpu_undo_id = change_gpu_count(self.undo, port=state.port, pid=state.pid, create_time=state.create_time,
+                                             count=n, default=DEFAULT_GPUS, undo_id=getattr(self, "_gpu_undo_id", None))
         self._gpus_changed = n != DEFAULT_GPUS
 
     def clear_all_faults(self) -> None:
