@@ -2,7 +2,8 @@
 
 Standalone ``chaos run`` has no platform object in its process: this attaches through what the
 owner wrote down (``platform.json``: pids, ports, edge control URLs) and the shared undo log,
-so every fault is still logged before it is applied. Restarting a component needs its full
+so every fault is still logged before it is applied, and faults a killed earlier run left in that
+log are undone when the next one attaches. Restarting a component needs its full
 spec (argv and environment, which is deliberately not stored on disk), so ``restart`` and
 ``limit`` raise ``NotImplementedError`` here; kill is refused for the same reason (nothing could
 bring the component back).
@@ -19,14 +20,15 @@ import httpx
 from harness.errors import PlatformError
 from harness.platforms.local import procs
 from harness.platforms.local.links import LinkControl
+from harness.platforms.local.platform import DEFAULT_GPUS
 from harness.platforms.local.state import PlatformState, default_state_dir, read_state
-from harness.undo import UndoLog
-
-DEFAULT_GPUS = 2
+from harness.undo import FAULT_KINDS, UndoLog, change_gpu_count, undo_pending
 
 
 class AttachedLocalPlatform:
     name = "local-attached"
+    # actions of harness.chaos.actions it cannot perform (see the module docstring)
+    UNSUPPORTED_ACTIONS = frozenset({"kill_component", "restart_component", "cpu_pressure", "memory_pressure"})
 
     def __init__(self, state_dir: Path | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
@@ -40,6 +42,18 @@ class AttachedLocalPlatform:
         self._active_link_faults: dict[str, str] = {}
         self._paused: dict[str, str] = {}
         self._gpus_changed = False
+        self._gpu_undo_id: str | None = None
+        # a previous chaos run against this system that was killed left its faults in the shared log:
+        # undo them (never the system's own processes, which `harness up` owns)
+        self.cleaned_up = undo_pending(self.state_dir, kinds=FAULT_KINDS)
+
+    @property
+    def backend(self) -> str:
+        return self.state.backend
+
+    @property
+    def redis(self) -> bool:
+        return self.state.redis
 
     def components(self) -> list[str]:
         return [n for n in self.state.components if n != "edge"]
@@ -91,11 +105,15 @@ class AttachedLocalPlatform:
         return None
 
     def set_gpu_count(self, n: int) -> None:
-        response = httpx.post(f"http://127.0.0.1:{self.port('inference-gpu')}/admin/gpus", json={"count": n},
-                              timeout=5.0, trust_env=False)
-        if response.status_code >= 400:
-            raise PlatformError(f"inference-gpu refused GPU count {n}: {response.status_code} {response.text[:200]}")
+        comp = self._comp("inference-gpu")
+        self._gpu_undo_id = change_gpu_count(self.undo, port=comp.port, pid=comp.pid, create_time=comp.create_time,
+                                             count=n, default=DEFAULT_GPUS, undo_id=self._gpu_undo_id)
         self._gpus_changed = n != DEFAULT_GPUS
+
+    def lb_backends(self) -> dict[str, Any]:
+        """The balancer's view of the replicas (healthy flags), from its control API."""
+        response = httpx.get(f"{self.state.edges['lb'].control_url}/lb", timeout=2.0, trust_env=False)
+        return dict(response.json()["backends"])
 
     def clear_all_faults(self) -> None:
         for component in list(self._paused):

@@ -9,10 +9,13 @@ the rest are liveness calls through the balancer (a dead or hung replica shows a
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
-from harness.load import LoadProfile
+from harness.load import LoadProfile, LoadRun
 from harness.load.profile import parse_profile
+from harness.load.result import LoadResult
 from harness.platforms.local import procs
 from harness.undo import UndoLog
 
@@ -43,27 +46,61 @@ def background_profile(rate: float, duration_s: float, *, seed: int = 1) -> Load
     }, "chaos background load")
 
 
-class LoadWorkersUndo:
-    """Lets the next start reap load generators a SIGKILLed harness left behind.
+class TrackedLoadRun(LoadRun):
+    """A ``LoadRun`` whose every worker process is in the undo log from fork until it exited.
 
-    Workers inherit the harness's process group, so when the harness leads its own group (a
-    shell job, or a subprocess started with ``start_new_session``) the group is written to the
-    undo log while load runs: a dead harness's group then holds only its orphaned workers.
-    When the harness is not a group leader nothing is logged (the group would be the caller's);
-    orphans then end on their own when their profile's duration is over.
+    Workers are plain children of the harness (same process group), so a SIGKILLed harness
+    leaves them running until their profile ends. Each one is recorded like a component start
+    (an ``apply`` line before the fork, its pid and start time right after it, ``group: false``
+    because it leads no group), so the next start or ``harness doctor --cleanup`` terminates
+    exactly these processes, whatever process group the harness ran in.
     """
 
-    def __init__(self, state_dir: Path | None) -> None:
+    def __init__(self, *args: Any, state_dir: Path | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._undo = UndoLog(state_dir) if state_dir is not None else None
-        self._entry: str | None = None
+        self._pending: list[tuple[str, subprocess.Popen[bytes]]] = []  # (undo id, worker)
 
-    def __enter__(self) -> LoadWorkersUndo:
-        me = os.getpid()
-        if self._undo is not None and os.getpgid(0) == me:
-            self._entry = self._undo.record("process", f"chaos load generators (process group of harness pid {me})",
-                                            pid=me, create_time=procs.start_time(me), name="chaos-load")
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        if self._undo is None:
+            return super()._spawn(index)
+        undo_id = self._undo.record("process", f"chaos load generator {index} of harness pid {os.getpid()}",
+                                    name=f"chaos-load-{index}", group=False)
+        try:
+            proc = super()._spawn(index)
+        except BaseException:
+            self._undo.done(undo_id)
+            raise
+        created = procs.start_time(proc.pid)
+        if created is None:  # already gone
+            self._undo.done(undo_id)
+        else:
+            self._undo.update(undo_id, pid=proc.pid, create_time=created)
+            self._pending.append((undo_id, proc))
+        return proc
+
+    def start(self) -> TrackedLoadRun:
+        try:
+            super().start()
+        except BaseException:  # the workers it spawned were killed
+            self._forget_exited()
+            raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._entry is not None and self._undo is not None:
-            self._undo.done(self._entry)
+    def wait(self, timeout_s: float | None = None) -> LoadResult:
+        try:
+            return super().wait(timeout_s)
+        finally:
+            self._forget_exited()
+
+    def _forget_exited(self) -> None:
+        """Close the undo entries of workers that have exited (a worker still running stays pending)."""
+        if self._undo is None:
+            return
+        running = []
+        for undo_id, proc in self._pending:
+            if proc.poll() is None:
+                running.append((undo_id, proc))
+            else:
+                self._undo.done(undo_id)
+        self._pending = running

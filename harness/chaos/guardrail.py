@@ -1,8 +1,12 @@
 """Guardrails: abort an experiment whose SLO burns too long, or that runs past its max duration.
 
-The watchdog thread judges the live load series once a second. To abort, it sends SIGUSR1 to
-its own process: chaoslib's documented way (``chaoslib.exit.exit_gracefully``) to stop the
-method *and still play the rollbacks*. The signal is only sent while chaoslib's handlers are
+The max duration counts from chaoslib's start of the experiment (the steady state the harness
+observes before it, with the background load's start-up, is not part of it).
+
+The watchdog thread judges the live load series once a second: a second burns when it breaks any
+abort limit the experiment sets (error rate; p95 and degraded ratio when given). To abort, it
+sends SIGUSR1 to its own process: chaoslib's documented way (``chaoslib.exit.exit_gracefully``)
+to stop the method *and still play the rollbacks*. The signal is only sent while chaoslib's handlers are
 installed and before rollbacks start (tracked by a ``RunEventHandler``), never at a moment
 where the default action (terminate the process) would apply.
 """
@@ -18,7 +22,9 @@ from typing import Any
 from chaoslib.run import RunEventHandler
 
 from harness.chaos.session import ChaosSession
+from harness.chaos.slo import breaches, overall
 from harness.chaos.spec import HarnessExtension
+from harness.model import LoadSecond
 
 
 class _Arming(RunEventHandler):  # type: ignore[misc]
@@ -29,6 +35,7 @@ class _Arming(RunEventHandler):  # type: ignore[misc]
         self._guard = guard
 
     def started(self, experiment: Any, journal: Any) -> None:
+        self._guard.started = time.monotonic()  # max_duration_s is the experiment's own run
         self._guard._set_armed(True)
 
     def start_rollbacks(self, experiment: Any) -> None:
@@ -39,10 +46,10 @@ class _Arming(RunEventHandler):  # type: ignore[misc]
 
 
 class Guardrail:
-    def __init__(self, session: ChaosSession, extension: HarnessExtension, *, clock_start: float | None = None) -> None:
+    def __init__(self, session: ChaosSession, extension: HarnessExtension) -> None:
         self.session = session
         self.extension = extension
-        self.started = clock_start or time.monotonic()
+        self.started = time.monotonic()  # reset when chaoslib starts the experiment
         self.reason: str | None = None
         self.handler = _Arming(self)
         self._armed = False
@@ -70,17 +77,24 @@ class Guardrail:
         if not self.session.injections:
             return None  # the SLO is only a guardrail once a fault is on
         limit = self.extension.abort
-        rows = [row for row in self.session.rows() if row.label == "all"]
+        rows = overall(self.session.rows())
         if not rows:
             return None
         recent = [row for row in rows if row.t > rows[-1].t - limit.grace_s]
         if len(recent) < max(int(limit.grace_s), 1):
             return None
-        burning = all(row.requests and row.errors / row.requests > limit.max_error_rate for row in recent)
-        if burning:
-            return (f"SLO burn: error rate above {limit.max_error_rate:.0%} for {limit.grace_s:g}s "
-                    f"(last second {recent[-1].errors}/{recent[-1].requests} failed)")
+        burns = [self._burn(row) for row in recent]
+        if all(burns):
+            return f"SLO burn for {limit.grace_s:g}s (last second: {'; '.join(burns[-1])})"
         return None
+
+    def _burn(self, row: LoadSecond) -> list[str]:
+        """The abort limits this second broke ([] if none; a second without requests never burns)."""
+        if not row.requests:
+            return []
+        analyses, degraded = self.session.degraded_at(row.t)
+        return breaches(self.extension.abort.as_slo(), row.errors / row.requests, row.p95_ms,
+                        degraded / analyses if analyses else None)
 
     def _loop(self) -> None:
         while not self._stop.wait(1.0):

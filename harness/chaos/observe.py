@@ -88,7 +88,8 @@ class MetricsSampler:
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=5)
+            if thread.is_alive():
+                thread.join(timeout=5)
 
     def __enter__(self) -> MetricsSampler:
         return self.start()

@@ -27,6 +27,7 @@ def slo_holds(window_s: float = 3.0) -> bool:
     really lies after whatever happened before the probe.
     """
     session = current_session()
+    session.require_load("slo_holds")
     slo = session.extension.slo
     asked_at = session.load_time()
     deadline = time.monotonic() + window_s + 5
@@ -96,8 +97,8 @@ def gateway_readiness() -> dict:
 def wait_until_slo_recovers(timeout_s: float = 30.0) -> float:
     """Seconds from the last rolled-back fault until the SLO held ``settle_s`` seconds in a row; -1 on timeout."""
     session = current_session()
-    ended = [i.ended_at.timestamp() for i in session.injections if i.ended_at is not None]
-    fault_end = session.load_time(max(ended)) if ended else session.load_time()
+    session.require_load("wait_until_slo_recovers")
+    fault_end = session.fault_end_s()
     deadline = time.monotonic() + min(timeout_s, 110)
     while time.monotonic() < deadline:
         ttr = time_to_recover(session.rows(), session.degraded_at, session.extension.slo, fault_end,

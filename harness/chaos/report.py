@@ -1,9 +1,10 @@
 """What one experiment showed, and the Checks it becomes.
 
 Check ids are ``chaos.<experiment>.<aspect>``: ``hypothesis`` (SLO before/during/after),
-``recovery`` (time-to-recover), ``rollback`` (every fault undone by the experiment itself),
-and one per expectation (``breaker_cycle``, ``back_on_tier``, ``retry_jitter``,
-``no_data_lost``, ``readiness``, ``clean_write_failures``).
+``recovery`` (time-to-recover; time-to-detect by the SLO and by the system itself), ``rollback``
+(every fault undone by the experiment's own rollbacks), and one per expectation
+(``breaker_cycle``, ``back_on_tier``, ``retry_jitter``, ``no_data_lost``, ``readiness``,
+``clean_write_failures``, ``rate_limit_fails_closed``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ class WriteSummary(BaseModel):
                    lost=read_back.lost, missing=read_back.missing[:20], unreadable=read_back.unreadable[:20])
 
 
+class SystemNotice(BaseModel):
+    """The first sign, from one source, that the system itself saw the fault."""
+
+    after_s: float  # seconds after the fault started
+    what: str  # e.g. "gateway-1: unhealthy", "gateway-2: gpu breaker closed->open"
+
+
 class ExperimentReport(BaseModel):
     name: str
     title: str
@@ -49,7 +57,10 @@ class ExperimentReport(BaseModel):
     fault_start_s: float | None = None
     fault_end_s: float | None = None
     heal_done_s: float = 0.0
-    time_to_detect_s: float | None = None
+    time_to_detect_s: float | None = None  # first second that broke the SLO (users felt it)
+    time_to_detect_system_s: float | None = None  # first sign the system itself saw it
+    system_noticed: dict[str, SystemNotice] = Field(default_factory=dict)  # breaker / readiness / balancer
+    system_signals: list[str] = Field(default_factory=list)  # readiness and balancer changes, for evidence
     time_to_recover_s: float | None = None
     transitions: list[str] = Field(default_factory=list)
     open_durations_s: dict[str, list[tuple[float, float]]] = Field(default_factory=dict)
@@ -87,6 +98,8 @@ class ExperimentReport(BaseModel):
     def measured(self) -> dict[str, Any]:
         return {
             "time_to_detect_s": self.time_to_detect_s, "time_to_recover_s": self.time_to_recover_s,
+            "time_to_detect_system_s": self.time_to_detect_system_s,
+            "system_noticed": {source: notice.model_dump() for source, notice in self.system_noticed.items()},
             "fault_window_s": [self.fault_start_s, self.fault_end_s],
             "windows": {w.name: w.model_dump(exclude={"name"}) for w in self.windows},
             "journal_status": self.journal_status, "deviated": self.deviated,
@@ -136,10 +149,16 @@ class ExperimentReport(BaseModel):
         ttr = self.time_to_recover_s
         ok = ttr is not None and ttr <= limit
         message = (f"recovered {ttr:.0f}s after the fault ended (limit {limit:g}s); "
-                   f"detected after {_secs(self.time_to_detect_s)}" if ttr is not None
+                   f"SLO breached after {_secs(self.time_to_detect_s)}; {self._noticed()}" if ttr is not None
                    else f"SLO did not hold {self.extension.settle_s:g}s in a row within {limit:g}s after the fault")
         return _check(f"{base}.recovery", f"{self.title}: time to recover", Status.PASS if ok else Status.FAIL,
-                      message, self.evidence(limit_s=limit), claims)
+                      message, self.evidence(limit_s=limit, system_signals=self.system_signals[:40]), claims)
+
+    def _noticed(self) -> str:
+        if not self.system_noticed:
+            return "the system itself showed no sign of the fault (no breaker OPEN, readiness red or replica marked down)"
+        first_source, first = next(iter(self.system_noticed.items()))
+        return f"the system noticed after {first.after_s:.1f}s ({first_source}: {first.what})"
 
     def _rollback(self, base: str) -> dict[str, Any]:
         if self.leftover_faults:
@@ -171,6 +190,8 @@ class ExperimentReport(BaseModel):
             out.append(self._readiness(base, claims))
         if expect.writes_fail_cleanly:
             out.append(self._clean_failures(base, claims))
+        if expect.rate_limit_fails_closed:
+            out.append(self._fails_closed(base, claims))
         return out
 
     def _breaker_cycle(self, base: str, tier: str, claims: list[str]) -> dict[str, Any]:
@@ -244,15 +265,42 @@ class ExperimentReport(BaseModel):
 
     def _clean_failures(self, base: str, claims: list[str]) -> dict[str, Any]:
         info = self.writes_during_fault
-        statuses = info.get("statuses", [])
-        unclean = [s for s in statuses if s == "None" or not (s.isdigit() and (int(s) >= 500 or int(s) == 429))]
-        status = Status.FAIL if unclean else Status.PASS
-        message = (f"writes during the fault failed without an HTTP answer or with {unclean} (hung or unclear)"
-                   if unclean else f"{info.get('failed', 0)} of {info.get('attempted', 0)} writes during the fault "
-                   f"failed, all cleanly with {statuses or 'no error'}")
+        attempted, failed, statuses = info.get("attempted", 0), info.get("failed", 0), info.get("statuses", [])
+        unclean = [s for s in statuses if not _is_clean_refusal(s)]
+        if unclean:
+            status, message = Status.FAIL, (f"writes during the fault failed without an HTTP answer or with {unclean} "
+                                            f"(hung or unclear): {info.get('errors') or ''}")
+        elif not failed:
+            status, message = Status.FAIL, (f"no write failed during the fault ({attempted} attempted): nothing shows "
+                                            "how writes fail" if attempted else "no write was attempted during the fault")
+        else:
+            status, message = Status.PASS, f"{failed} of {attempted} writes during the fault failed, all cleanly with {statuses}"
         return _check(f"{base}.clean_write_failures", f"{self.title}: writes fail cleanly during the outage", status,
                       message, self.evidence(writes_during_fault=info), claims)
 
+    def _fails_closed(self, base: str, claims: list[str]) -> dict[str, Any]:
+        """Authenticated calls while the limiter's store is gone: refused cleanly (503/429), none let through."""
+        info = self.writes_during_fault
+        attempted, succeeded, statuses = info.get("attempted", 0), info.get("succeeded", 0), info.get("statuses", [])
+        unclean = [s for s in statuses if s not in ("503", "429")]
+        if not attempted:
+            status, message = Status.FAIL, "no authenticated call was made during the outage: fail-closed not shown"
+        elif succeeded:
+            status, message = Status.FAIL, (f"{succeeded} of {attempted} authenticated calls succeeded while the "
+                                            "rate-limit store was unreachable: the limiter fails open (unlimited)")
+        elif unclean:
+            status, message = Status.FAIL, (f"authenticated calls during the outage were not refused with 503/429 "
+                                            f"but {unclean}: {info.get('errors') or ''}")
+        else:
+            status, message = Status.PASS, (f"all {attempted} authenticated calls during the outage were refused "
+                                            f"cleanly ({info.get('status_counts')}): the limiter fails closed")
+        return _check(f"{base}.rate_limit_fails_closed", f"{self.title}: the rate limiter fails closed", status,
+                      message, self.evidence(writes_during_fault=info), claims, severity=Severity.HIGH)
+
+
+def _is_clean_refusal(status: str) -> bool:
+    """An HTTP answer that says "not now": 429 or 5xx (``None``, no answer at all, is not clean)."""
+    return status.isdigit() and (int(status) >= 500 or int(status) == 429)
 
 def _secs(value: float | None) -> str:
     return "never (no SLO breach)" if value is None else f"{value:.0f}s"

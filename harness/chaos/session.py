@@ -1,9 +1,10 @@
 """The process-wide handle Chaos Toolkit activities use to find the platform they hurt.
 
 chaoslib calls activities as plain functions with only the experiment's arguments, so the
-runner installs a ``ChaosSession`` here before running an experiment. A standalone
-``chaos run`` (no runner in the process) attaches to the platform ``harness up`` started,
-through its state file (``HARNESS_STATE_DIR``, default ``.harness``).
+runner installs a ``ChaosSession`` here before running an experiment. In a standalone
+``chaos run`` (no runner in the process) the harness control (``harness.chaos.control``)
+installs one attached to the platform ``harness up`` started, through its state file
+(``HARNESS_STATE_DIR``, default ``.harness``), with the experiment's own ``harness`` extension.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class ChaosSession:
     writes: Any = None  # WriteTracker while an experiment runs
     load: Any = None  # LoadRun while an experiment runs
     extension: Any = None  # the experiment's HarnessExtension (SLO limits, expectations)
+    left_by_rollbacks: list[str] | None = None  # what the first heal still found open (None: never healed)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def replica_urls(self) -> dict[str, str]:
@@ -75,6 +77,14 @@ class ChaosSession:
             return [i for i in self.injections if i.ended_at is None]
 
     # -- the live steady state -------------------------------------------------------------
+    def require_load(self, activity: str) -> None:
+        """Raise a clear error when an activity that judges the steady state runs without background load."""
+        if self.load is None or self.extension is None:
+            raise PlatformError(
+                f"{activity} judges the SLO over the harness's background load, and none runs in this process: "
+                f"declare the harness control in the experiment (controls: [{{name: harness, provider: {{type: python, "
+                f"module: harness.chaos.control}}}}]) or run it through `harness run --suite chaos`")
+
     def rows(self) -> list[Any]:
         """Per-second load rows published so far ([] before the load started)."""
         return self.load.live() if self.load is not None else []
@@ -83,6 +93,11 @@ class ChaosSession:
         """Seconds since the load's common start (the series' time base)."""
         start = getattr(self.load, "start_epoch", None) or time.time()
         return (wall if wall is not None else time.time()) - start
+
+    def fault_end_s(self) -> float:
+        """When the last rolled-back fault ended, in load seconds (now, if none has ended)."""
+        ended = [i.ended_at.timestamp() for i in self.injections if i.ended_at is not None]
+        return self.load_time(max(ended)) if ended else self.load_time()
 
     def degraded_at(self, t: float) -> tuple[int, int]:
         """(analyses, degraded) answered during load second ``t``."""
@@ -101,8 +116,15 @@ class ChaosSession:
                                                          else {"at": time.time(), "value": value})
 
     def heal(self) -> list[str]:
-        """Safety net after rollbacks: clear every fault the platform still has; returns what was open."""
+        """Safety net after rollbacks: clear every fault the platform still has; returns what was open.
+
+        The first heal (the experiment's ``heal_platform`` rollback, or the runner's own heal when the
+        experiment has none) runs after every specific rollback: what it still finds open is what the
+        experiment's rollbacks left behind, kept in ``left_by_rollbacks``. Later heals change nothing there.
+        """
         still_open = [f"{i.fault} on {i.target}" for i in self.open_injections()]
+        if self.left_by_rollbacks is None:
+            self.left_by_rollbacks = still_open
         self.platform.clear_all_faults()
         for injection in self.open_injections():
             self.rolled_back(injection.target)
@@ -112,8 +134,14 @@ class ChaosSession:
 _current: ChaosSession | None = None
 
 
+def installed_session() -> ChaosSession | None:
+    """The session a runner (or the standalone control) installed, if any; never attaches."""
+    return _current
+
+
 def current_session() -> ChaosSession:
-    """The runner's session, or one attached to the platform `harness up` left running."""
+    """The installed session, or one attached to the platform `harness up` left running (faults only:
+    without the harness control there is no background load, so SLO probes refuse to judge)."""
     global _current
     if _current is None:
         from harness.chaos.attach import AttachedLocalPlatform

@@ -34,10 +34,20 @@ class Slo(_Strict):
 
 
 class Abort(_Strict):
-    """Guardrail: stop the experiment (rollbacks still run) when the SLO burns this badly."""
+    """Guardrail: stop the experiment (rollbacks still run) when the SLO burns this badly.
+
+    A second burns when it breaks any limit that is set; the experiment aborts once every
+    second of the last ``grace_s`` burned.
+    """
 
     max_error_rate: float = Field(0.5, gt=0, le=1)
+    max_p95_ms: float | None = Field(None, gt=0, description="None: latency never aborts")
+    max_degraded_ratio: float | None = Field(None, ge=0, le=1, description="None: degraded answers never abort")
     grace_s: float = Field(8.0, ge=0, description="how long the burn may last before aborting")
+
+    def as_slo(self) -> Slo:
+        return Slo(max_error_rate=self.max_error_rate, max_p95_ms=self.max_p95_ms,
+                   max_degraded_ratio=self.max_degraded_ratio, min_requests=0)
 
 
 class Expect(_Strict):
@@ -48,7 +58,10 @@ class Expect(_Strict):
     jittered_breaker_reset: bool = Field(False, description="OPEN phases must not all last exactly the reset time")
     no_data_lost: bool = Field(False, description="every acknowledged write must read back after recovery")
     readiness_red: bool = Field(False, description="some replica's /readyz must answer 503 during the fault")
-    writes_fail_cleanly: bool = Field(False, description="writes during the fault fail with 5xx/429, never hang")
+    writes_fail_cleanly: bool = Field(False, description="writes during the fault fail (at least one), each with "
+                                      "5xx/429, never hang")
+    rate_limit_fails_closed: bool = Field(False, description="authenticated calls during the fault (at least one) are "
+                                          "all refused with 503/429; one that succeeds means the limiter fails open")
 
 
 class BackgroundLoad(_Strict):
@@ -65,7 +78,8 @@ class HarnessExtension(_Strict):
     steady_state_s: float = Field(4.0, gt=0, le=120, description="load observed before the fault")
     recover_within_s: float = Field(20.0, gt=0, le=600, description="SLO must hold again this long after rollback")
     settle_s: float = Field(3.0, ge=1, le=60, description="consecutive good seconds that count as recovered")
-    max_duration_s: float = Field(90.0, gt=0, le=3600)
+    max_duration_s: float = Field(90.0, gt=0, le=3600, description="guardrail: abort the experiment (from its "
+                                  "start, after the observed steady state) once it runs this long")
     slo: Slo = Field(default_factory=Slo)
     during: Slo = Field(default_factory=lambda: Slo(max_error_rate=0.05, max_p95_ms=None, max_degraded_ratio=None))
     abort: Abort = Field(default_factory=Abort)

@@ -82,15 +82,17 @@ class WriteTracker:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.timeout_s + 2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.timeout_s + 2)
 
     def acknowledged(self) -> list[WriteAttempt]:
         with self._lock:
             return [a for a in self.attempts if a.status == 201 and a.analysis_id]
 
-    def failed_between(self, start: float, end: float) -> list[WriteAttempt]:
+    def attempts_between(self, start: float, end: float) -> list[WriteAttempt]:
+        """Writes sent in [start, end] (wall clock), whatever their answer."""
         with self._lock:
-            return [a for a in self.attempts if start <= a.at <= end and a.status != 201]
+            return [a for a in self.attempts if start <= a.at <= end]
 
     def _loop(self) -> None:
         with httpx.Client(base_url=self.target.base_url, timeout=self.timeout_s, trust_env=False) as client:

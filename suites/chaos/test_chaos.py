@@ -1,7 +1,8 @@
 """Run one chaos experiment against the platform and record what it showed as Checks.
 
 Steady state failing before any fault makes the suite inconclusive (not a failure); a guardrail
-abort sets the run's ``aborted_reason`` (exit code 2).
+abort sets the run's ``aborted_reason`` (exit code 2). Each experiment moves the suite's
+``finished_at``, so readiness.json holds how long the chaos suite itself took.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.runner import ChaosRunner
+from harness.model import utcnow
 
 
 def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
@@ -20,7 +22,8 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
     harness_run.progress(f"chaos: {experiment_path.stem}: steady state, fault, recovery under background load")
     report = runner.run(experiment_path)
     harness_run.progress(f"chaos: {experiment_path.stem}: {'aborted: ' + report.aborted if report.aborted else 'done'}"
-                         f" in {report.duration_s:.0f} s, time to recover {report.time_to_recover_s} s")
+                         f" in {report.duration_s:.0f} s, system noticed after {report.time_to_detect_system_s} s,"
+                         f" time to recover {report.time_to_recover_s} s")
     for injection in report.injections:
         harness_run.add_fault(injection)
     suite = harness_run.suite("chaos")
@@ -34,3 +37,4 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
         harness_run.result.aborted_reason = f"chaos experiment {report.name}: {report.aborted}"
     for check in report.checks():
         record_check(**check)
+    suite.finished_at = utcnow()

@@ -1,0 +1,109 @@
+"""Everything that runs around one experiment: background load, metrics sampler, system signals, tracked writes.
+
+Both ways of running an experiment use it: ``ChaosRunner`` (``harness run --suite chaos``) and the
+Chaos Toolkit control (standalone ``chaos run`` against a system started with ``harness up``).
+``start()`` brings the instruments up and observes the steady state; ``stop()`` (idempotent,
+bounded) takes them down and returns the background load's result.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.chaos.background import TrackedLoadRun, background_profile
+from harness.chaos.observe import MetricsSampler
+from harness.chaos.session import ChaosSession
+from harness.chaos.signals import SystemSignals
+from harness.chaos.slo import time_to_recover
+from harness.chaos.spec import HarnessExtension
+from harness.chaos.writes import WriteTracker
+from harness.load import LoadResult
+
+WRITER_IDENTITIES = ["acme_user", "globex_user"]
+
+
+class Trial:
+    def __init__(self, platform: Any, target: Any, name: str, extension: HarnessExtension, *, out_dir: Path,
+                 allow_hosts: tuple[str, ...] = (), load_workers: int = 1, state_dir: Path | None = None,
+                 writer_identities: list[str] | None = None, seed: int = 1) -> None:
+        self.name = name
+        self.extension = extension
+        self.out_dir = Path(out_dir)
+        self.session = ChaosSession(platform=platform, target=target, experiment=name, extension=extension)
+        urls = self.session.replica_urls()
+        self.sampler = MetricsSampler(urls, interval_s=0.05, allow_hosts=allow_hosts)
+        self.signals = SystemSignals(urls, getattr(platform, "lb_backends", None), allow_hosts=allow_hosts)
+        identities = writer_identities or [n for n in WRITER_IDENTITIES if n in target.identities]
+        self.writes = WriteTracker(target, identities=identities, rate_per_s=extension.load.writes_per_s,
+                                   allow_hosts=allow_hosts)
+        profile = background_profile(extension.load.rate, load_duration_s(extension), seed=seed)
+        self.load = TrackedLoadRun(profile, target, workers=load_workers, out_dir=self.out_dir / "load",
+                                   allow_hosts=allow_hosts, state_dir=state_dir)
+        self.session.sampler, self.session.writes, self.session.load = self.sampler, self.writes, self.load
+        self.started = time.monotonic()
+        self._result: LoadResult | None = None
+        self._running = False
+
+    def start(self) -> Trial:
+        """Start every instrument and let the load run ``steady_state_s`` seconds; stops them again on failure."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.started = time.monotonic()
+        self._running = True
+        try:
+            self.sampler.start()
+            self.signals.start()
+            self.load.start()
+            self.writes.start()
+            self.observe_steady_state()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def observe_steady_state(self) -> None:
+        """Let the load run ``steady_state_s`` seconds (plus the first, warm-up second) before the fault."""
+        deadline = time.monotonic() + self.extension.steady_state_s + 15
+        while time.monotonic() < deadline:
+            rows = [r for r in self.session.rows() if r.label == "all"]
+            if rows and rows[-1].t + 1 >= self.extension.steady_state_s + 1:
+                return
+            time.sleep(0.25)
+
+    def wait_for_recovery(self) -> None:
+        """Keep observing after the heal until the SLO held ``settle_s`` seconds (or ``recover_within_s``)."""
+        extension = self.extension
+        fault_end = self.session.fault_end_s()
+        deadline = time.monotonic() + extension.recover_within_s + extension.settle_s + 2
+        while time.monotonic() < deadline:
+            if time_to_recover(self.session.rows(), self.session.degraded_at, extension.slo, fault_end,
+                               extension.settle_s) is not None:
+                return
+            time.sleep(0.5)
+
+    def stop(self) -> LoadResult | None:
+        """Stop writes, load, sampler and signals (bounded); the load's result (None if it never started)."""
+        if not self._running:
+            return self._result
+        self._running = False
+        self.writes.stop()
+        try:
+            if self.load.start_epoch is not None:
+                self.load.stop()
+                self._result = self.load.wait(timeout_s=30)
+        finally:
+            self.sampler.stop()
+            self.signals.stop()
+        return self._result
+
+    @property
+    def duration_s(self) -> float:
+        return time.monotonic() - self.started
+
+
+def load_duration_s(extension: HarnessExtension) -> float:
+    """Background load long enough for the longest trial: steady state, the experiment up to its max
+    duration, the recovery wait and read-back (``stop()`` ends it as soon as the trial is over)."""
+    return (extension.steady_state_s + 15 + extension.max_duration_s + extension.recover_within_s
+            + extension.settle_s + 20)
