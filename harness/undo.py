@@ -183,14 +183,25 @@ def _undo_process(data: dict[str, Any]) -> bool:
     try:
         proc = psutil.Process(data["pid"])
         proc.terminate()
-        try:
-            proc.wait(timeout=3.0)
-        except psutil.TimeoutExpired:
+        if not _gone_within(proc, 3.0):
             proc.kill()
-            proc.wait(timeout=5.0)
+            _gone_within(proc, 5.0)
     except psutil.NoSuchProcess:
         return False  # it exited meanwhile
     return True
+
+
+def _gone_within(proc: psutil.Process, timeout_s: float) -> bool:
+    """Wait until ``proc`` exited (a zombie has: only its parent can reap it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 # each returns True when it changed something (False: already gone, nothing to undo)

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import psutil
 import pytest
 
+from harness.errors import PlatformError
 from harness.platforms.local.control import platform_down
-from harness.platforms.local.platform import LocalPlatform
-from harness.undo import UndoLog, undo_pending
+from harness.platforms.local.platform import DEFAULT_GPUS, LocalPlatform
+from harness.undo import FAULT_KINDS, UNDO_ORDER, UNDOERS, Kind, UndoLog, undo_pending
 
 from .conftest import TINY, port_is_free
 
@@ -122,8 +124,84 @@ def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     assert log.pending() == []
 
 
-@pytest.mark.parametrize("kind", ["proxy_fault", "sigstop", "cgroup", "process"])
-def test_every_kind_has_an_undoer(kind: str) -> None:
-    from harness.undo import UNDOERS
+def gone_entry(kind: str, tmp_path: Path) -> dict:
+    """Data of a ``kind`` fault whose target no longer exists (a dead pid, edge or cgroup)."""
+    dead = subprocess.Popen(["true"])
+    dead.wait(5)
+    ghost = {"pid": dead.pid, "create_time": time.time() - 3600}
+    return {
+        "proxy_fault": {"control_url": "http://127.0.0.1:9", "link": "gateway-1->x"},
+        "sigstop": ghost,
+        "gpu_count": {**ghost, "url": "http://127.0.0.1:9/admin/gpus", "count": 2},
+        "cgroup": {"dirs": [str(tmp_path / "no-such-cgroup")], "parents": [str(tmp_path)]},
+        "process": {**ghost, "name": "old"},
+    }[kind]
 
-    assert kind in UNDOERS
+
+@pytest.mark.parametrize("kind", sorted(get_args(Kind)))
+def test_every_kind_is_undone_in_order_and_a_gone_target_just_closes_its_entry(kind: str, tmp_path: Path) -> None:
+    assert set(UNDOERS) == set(UNDO_ORDER) == set(get_args(Kind)), "every kind has an undoer and a place in the order"
+    assert UNDO_ORDER[kind] < UNDO_ORDER["process"] or kind == "process", "faults are undone before processes stop"
+    log = UndoLog(tmp_path / "state")
+    log.record(kind, f"a {kind} whose target is gone", **gone_entry(kind, tmp_path))
+    assert undo_pending(tmp_path / "state") == [], "nothing was there to undo"
+    assert log.pending() == [], "but the entry is closed"
+
+
+def test_a_single_process_entry_stops_only_that_process(tmp_path: Path) -> None:
+    """Load workers share the harness's process group: ``group: false`` must not signal the group."""
+    leader = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                               "w = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+                               "print(w.pid, flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert leader.stdout is not None
+        worker = int(leader.stdout.readline())
+        log = UndoLog(tmp_path)
+        log.record("process", "a load worker", pid=worker, create_time=psutil.Process(worker).create_time(),
+                   name="chaos-load-0", group=False)
+        assert undo_pending(tmp_path) == ["process: a load worker"]
+        assert not running(worker) and running(leader.pid), "the worker is gone, its process group's leader is not"
+    finally:
+        os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait(5)
+
+
+ATTACHED_GPU_LOSS = """
+import sys, time
+from harness.chaos.attach import AttachedLocalPlatform
+AttachedLocalPlatform(sys.argv[1]).set_gpu_count(0)
+print("LOST", flush=True)
+time.sleep(60)
+"""
+
+
+def gpu_count(platform: LocalPlatform) -> int:
+    port = platform.supervisor.states["inference-gpu"].port
+    devices = httpx.get(f"http://127.0.0.1:{port}/admin/gpus", timeout=5).json()["devices"]
+    return len([d for d in devices if d["name"].startswith("gpu:")])
+
+
+def test_gpu_loss_of_a_killed_run_is_undone_without_stopping_the_system(tmp_path: Path) -> None:
+    """A chaos run attached to a running system (``harness up``) is SIGKILLed with 0 GPUs left."""
+    state_dir = tmp_path / "state"
+    platform = LocalPlatform(state_dir=state_dir, commands={"gateway": TINY}, startup_timeout_s=40)
+    platform.start()
+    try:
+        chaos = subprocess.Popen([sys.executable, "-c", ATTACHED_GPU_LOSS, str(state_dir)], stdout=subprocess.PIPE,
+                                 text=True, cwd=Path(__file__).resolve().parents[2])
+        assert chaos.stdout is not None and chaos.stdout.readline().strip() == "LOST"
+        chaos.kill()
+        chaos.wait(5)
+        assert gpu_count(platform) == 0
+        assert [e.kind for e in UndoLog(state_dir).pending()].count("gpu_count") == 1
+        undone = undo_pending(state_dir, kinds=FAULT_KINDS)  # what the next attach (or any start) runs first
+        assert [u.split(":")[0] for u in undone] == ["gpu_count"], undone
+        assert gpu_count(platform) == DEFAULT_GPUS, "every GPU is back"
+        assert all(platform.supervisor.alive(name) for name in platform.components()), "the system kept running"
+        with pytest.raises(PlatformError):  # a refused change: the entry was written before, so it is undone too
+            platform.set_gpu_count(99)
+        assert [e.kind for e in UndoLog(state_dir).pending()].count("gpu_count") == 1
+    finally:
+        platform.stop()
+    assert UndoLog(state_dir).pending() == []
