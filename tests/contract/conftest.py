@@ -13,15 +13,16 @@ import pytest
 import yaml
 
 from harness.platforms.base import Identity, Target
+from suites.contract import SUITE
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY_IDENTITIES = {
     "ada": Identity(name="ada", username="ada@inventory.test", password="pw-ada-123", tenant="a", role="user"),
     "bob": Identity(name="bob", username="bob@inventory.test", password="pw-bob-123", tenant="b", role="user"),
 }
-# The contract suite checks conformance, not the rate-limit claim (the security suite does); at the
-# refsys default of 100 requests/min/user most of a fuzzing budget would be spent on 429 answers.
-REFSYS_CONTRACT_ENV = {"REFSYS_RATE_LIMIT": "100000"}
+# The refsys as the contract suite starts it: rate limit, quotas and the login-failure lockout lifted
+# (fuzzing POST /auth/login with wrong passwords would otherwise lock the identities the fuzzer logs in as).
+REFSYS_CONTRACT_ENV = dict(SUITE.platform_env)
 
 
 @pytest.fixture

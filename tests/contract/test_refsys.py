@@ -52,7 +52,7 @@ def test_contract_defect_is_found_and_its_curl_reproduces_it_only_on_the_defecti
     refsys, tmp_path: Path, defect: str, failing_check: str
 ) -> None:
     target = refsys(defect)
-    # tokens first: fuzzing POST /auth/login trips the refsys lockout after failed logins (a feature)
+    # tokens before fuzzing: the replay then needs no login while the fuzzer may still be hammering /auth/login
     tokens = {name: login_token(target, identity) for name, identity in target.identities.items()}
     profile = load_contract_profile("smoke")
     run = run_contract(target, profile, out_dir=tmp_path / "contract", seed=SEED)
