@@ -42,6 +42,7 @@ def run(
     platform: PlatformOpt = None,
     report_dir: ReportDirOpt = None,
     target_url: Annotated[Optional[str], typer.Option(help="base URL of a system you run (implies external)")] = None,
+    openapi_url: Annotated[Optional[str], typer.Option(help="the target's OpenAPI: URL, file:// URL or file path")] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option(help="allow a non-loopback host (repeatable)")] = None,
     backend: Annotated[Optional[str], typer.Option(help="reference system storage: sqlite or postgres")] = None,
     defects: Annotated[Optional[str], typer.Option(help="reference system defect switches, comma-separated")] = None,
@@ -57,7 +58,8 @@ def run(
     from harness.safety import ensure_allowed
 
     cli_layer = {
-        "platform": platform, "target_url": target_url, "profile": profile, "report_dir": report_dir,
+        "platform": platform, "target_url": target_url, "openapi_url": openapi_url, "profile": profile,
+        "report_dir": report_dir,
         "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
         "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
@@ -70,7 +72,8 @@ def run(
         raise UsageError("no suites are installed; is the harness package installed (pip install -e .)?")
     args = [str(spec.path) for spec in specs] + ["-p", "no:cacheprovider", "-q"]
     flags = {
-        "--platform": platform, "--target-url": target_url, "--profile": profile, "--report-dir": report_dir,
+        "--platform": platform, "--target-url": target_url, "--openapi-url": openapi_url, "--profile": profile,
+        "--report-dir": report_dir,
         "--backend": backend, "--defects": defects, "--policy": policy, "--seed": seed,
         "--load-workers": load_workers, "--identities": identities,
     }

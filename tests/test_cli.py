@@ -64,3 +64,11 @@ def test_unknown_flag_is_a_usage_error_without_traceback():
 def test_unknown_suite_is_a_usage_error(capsys):
     assert main(["run", "--suite", "no-such-suite"]) == ExitCode.USAGE_ERROR
     assert "unknown suite(s) no-such-suite" in capsys.readouterr().err
+
+
+def test_missing_openapi_file_is_a_usage_error_before_anything_starts(tmp_path):
+    result = harness("run", "--suite", "contract", "--target-url", "http://127.0.0.1:9",
+                     "--openapi-url", str(tmp_path / "nope.json"), "--report-dir", str(tmp_path))
+    assert result.returncode == ExitCode.USAGE_ERROR
+    assert "nope.json" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*/readiness.json"))
