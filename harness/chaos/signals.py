@@ -102,7 +102,8 @@ class SystemSignals:
                 backends = {}
             for name, info in backends.items():
                 healthy = bool(info.get("healthy", True))
-                self._note("balancer", name, "healthy" if healthy else "unhealthy", not healthy)
+                replica = name.removeprefix("lb->")  # the balancer names each backend after its link
+                self._note("balancer", replica, "healthy" if healthy else "unhealthy", not healthy)
             self._stop.wait(max(self.interval_s - (time.time() - asked), 0.0))
 
     def first_noticed(self, start: float, end: float) -> dict[str, Signal]:

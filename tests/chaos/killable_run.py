@@ -1,6 +1,7 @@
 """Child process of the kill test: start a local platform, run an experiment that applies many faults.
 
-``python -m tests.chaos.killable_run <state_dir> <out_dir>``; prints ``FAULTS`` once every fault is on.
+``python -m tests.chaos.killable_run <state_dir> <out_dir>``; prints ``READY`` once the platform is up,
+then ``INJECTED <fault> <target>`` as each injection is noted (just before the platform applies it).
 The test SIGKILLs this process at a random moment.
 """
 

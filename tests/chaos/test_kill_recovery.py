@@ -1,10 +1,12 @@
 """SIGKILL the harness mid-experiment, then start again: nothing it did may survive.
 
-Each round runs the runner in a child process (its own process group, like a shell job) against
-its own local platform, kills it with SIGKILL at a random moment (before, between or after the
-fault injections), then starts the harness again (``harness doctor --cleanup``, which runs what every platform start
-runs first: ``undo_pending``) and checks
-that no process of the killed run, no paused process, no cgroup and no pending undo entry remain.
+Each round runs the runner in a child process against its own local platform - most rounds in a
+process group of its own (like a shell job), some in the test's group (like a harness started
+by a CI script, which leads no group) - kills it with SIGKILL at a random moment (before,
+between or after the fault injections), then starts the harness again (``harness doctor
+--cleanup``, which runs what every platform start runs first: ``undo_pending``) and checks that
+no process of the killed run (components, load workers), no paused process, no cgroup and no
+pending undo entry remain. Over all rounds, every kind of fault must have been pending at a kill.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import cgroups
 from harness.undo import UNDO_FILE, UndoLog, undo_pending
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 10
+OWN_GROUP_ROUNDS = 7  # the other rounds share the test's process group
+INJECTIONS = 5  # many_faults.yaml: latency on 2 links, pause, CPU cap, GPU loss (one INJECTED line each)
 
 
 def processes_of(pid: int) -> list[psutil.Process]:
@@ -71,27 +76,34 @@ def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float) ->
     raise AssertionError(f"child never printed {prefix!r}; got {seen}")
 
 
+def kill_points(rng: random.Random) -> list[int]:
+    """How many injections to wait for before each kill: random, but twice with every fault on."""
+    points = [INJECTIONS, INJECTIONS, *(rng.randint(0, INJECTIONS) for _ in range(ROUNDS - 2))]
+    rng.shuffle(points)
+    return points
+
+
 @pytest.mark.slow
 def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
     rng = random.Random(os.environ.get("HARNESS_SEED", "7"))
-    for round_no in range(ROUNDS):
+    pending_at_kill: set[str] = set()
+    for round_no, injections_to_wait in enumerate(kill_points(rng)):
         state_dir, out_dir = tmp_path / f"state-{round_no}", tmp_path / f"out-{round_no}"
         child = subprocess.Popen([sys.executable, "-m", "tests.chaos.killable_run", str(state_dir), str(out_dir)],
                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                 start_new_session=True)
+                                 start_new_session=round_no < OWN_GROUP_ROUNDS)
         survivors: list[psutil.Process] = []
         try:
             wait_for_line(child, "READY", 60)
             # kill points: while load starts, between injections, or with every fault on
-            injections_to_wait = rng.randint(0, 4)
-            if injections_to_wait:
-                wait_for_line(child, f"INJECTED", 30)
-                for _ in range(injections_to_wait - 1):
-                    wait_for_line(child, "INJECTED", 10)
-            time.sleep(rng.uniform(0.0, 1.5))
+            for seen in range(injections_to_wait):
+                wait_for_line(child, "INJECTED", 30 if seen == 0 else 10)
+            # an injection is announced just before it is applied: with all on, give the last one time
+            time.sleep(rng.uniform(0.6 if injections_to_wait == INJECTIONS else 0.0, 1.5))
             survivors = [p for p in processes_of(child.pid) if p.pid != child.pid]
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=10)
+            pending_at_kill |= {entry.kind for entry in UndoLog(state_dir).pending()}
             recorded, cgroup_dirs = components_from_undo_log(state_dir)
 
             # start the harness again, as a user would after a crash: `harness doctor --cleanup`
@@ -108,7 +120,8 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
             while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
                                                       for p in survivors):
                 time.sleep(0.1)
-            orphans = [p.pid for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+            orphans = [f"{p.pid} {' '.join(p.cmdline()[1:4])}" for p in survivors
+                       if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
             assert not orphans, f"round {round_no}: orphans of the killed harness: {orphans}"
             assert not [d for d in cgroup_dirs if Path(d).exists()], "cgroup limits removed"
         finally:
@@ -121,3 +134,5 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
                 except psutil.Error:
                     pass
             undo_pending(state_dir)
+    expected = {"process", "proxy_fault", "sigstop", "gpu_count"} | ({"cgroup"} if cgroups.availability() is None else set())
+    assert expected <= pending_at_kill, f"never pending at a kill: {expected - pending_at_kill}"

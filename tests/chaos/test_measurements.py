@@ -7,6 +7,7 @@ import time
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
+from harness.chaos import actions, probes
 from harness.chaos.bounded import bounded
 from harness.chaos.observe import Transition, open_durations
 from harness.chaos.report import ExperimentReport
@@ -94,3 +95,10 @@ def test_activities_have_a_hard_timeout() -> None:
         hangs(5)
     assert time.monotonic() - started < 1.0
     assert bounded(1)(lambda: 42)() == 42
+
+
+@pytest.mark.parametrize("module", [actions, probes], ids=["actions", "probes"])
+def test_every_activity_of_the_extension_has_a_hard_timeout(module: object) -> None:
+    exported = module.__all__  # type: ignore[attr-defined]
+    unbounded = [name for name in exported if not getattr(getattr(module, name), "hard_timeout_s", None)]
+    assert exported and not unbounded, f"activities without a hard timeout: {unbounded}"

@@ -1,0 +1,92 @@
+"""When the system itself noticed a fault: readiness and the balancer, polled against a small stand-in replica."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness.chaos.report import ExperimentReport, SystemNotice
+from harness.chaos.signals import SystemSignals
+from harness.chaos.spec import HarnessExtension
+
+
+class Replica(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ReadyzHandler)
+        self.failing: list[str] = []
+
+
+class ReadyzHandler(BaseHTTPRequestHandler):
+    server: Replica
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        failing = self.server.failing
+        blocking = [f for f in failing if not f.startswith("inference-")]
+        body = json.dumps({"status": "not_ready" if blocking else "ready", "failing": failing}).encode()
+        self.send_response(503 if blocking else 200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def replica() -> Iterator[Replica]:
+    server = Replica()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the poller never saw the change"
+        time.sleep(0.05)
+
+
+def test_readiness_and_balancer_changes_are_noticed_with_their_time(replica: Replica) -> None:
+    balancer = {"lb->gateway-1": {"healthy": True}}
+    url = f"http://127.0.0.1:{replica.server_address[1]}"
+    signals = SystemSignals({"gateway-1": url, "gateway-2": "http://127.0.0.1:9"}, lambda: balancer,
+                            interval_s=0.05).start()
+    try:
+        wait_for(lambda: len(signals.events) >= 3)  # the first look at every source
+        fault_at = time.time()
+        assert signals.first_noticed(fault_at, fault_at + 60) == {}, "a clean system and a dead replica: no sign"
+        replica.failing = ["inference-gpu"]  # the replica names a failing tier but stays ready
+        wait_for(lambda: "readiness" in signals.first_noticed(fault_at, time.time()))
+        balancer["lb->gateway-1"] = {"healthy": False}
+        replica.failing = ["database"]
+        wait_for(lambda: len(signals.first_noticed(fault_at, time.time())) == 2)
+        wait_for(lambda: any(e.state.startswith("not_ready 503") for e in signals.events))
+    finally:
+        signals.stop()
+    first = signals.first_noticed(fault_at, time.time())
+    assert first["readiness"].subject == "gateway-1" and first["readiness"].state == "ready, failing ['inference-gpu']"
+    assert first["balancer"].subject == "gateway-1" and first["balancer"].state == "unhealthy"
+    assert first["readiness"].at < first["balancer"].at
+    states = [e.state for e in signals.between(fault_at, time.time()) if e.source == "readiness"]
+    assert "not_ready 503 failing ['database']" in states
+    assert any(e.subject == "gateway-2" and e.state == "unreachable" and not e.noticed for e in signals.events)
+
+
+def test_the_recovery_check_says_when_the_system_noticed() -> None:
+    report = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
+                              time_to_recover_s=1.0, time_to_detect_system_s=0.3,
+                              system_noticed={"balancer": SystemNotice(after_s=0.3, what="gateway-1: unhealthy")})
+    message = report._recovery("chaos.x", [])["message"]
+    assert "SLO breached after never" in message and "noticed after 0.3s (balancer: gateway-1: unhealthy)" in message
+    assert report.measured()["time_to_detect_system_s"] == 0.3
+    quiet = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
+                             time_to_recover_s=1.0)
+    assert "showed no sign of the fault" in quiet._recovery("chaos.x", [])["message"]
