@@ -7,8 +7,8 @@ Every shipped experiment declares it::
 Under ``harness run --suite chaos`` the runner has already installed a session, and this does
 nothing. Standalone, it attaches to the system ``harness up`` started (``HARNESS_STATE_DIR``,
 default ``.harness``), runs the trial's instruments (background load, metrics sampler, system
-signals, tracked writes) with the experiment's own ``harness`` extension and its guardrail;
-after the experiment it heals the platform, waits for recovery, logs every check and writes the
+signals, tracked writes) with the experiment's own ``harness`` extension and its guardrail,
+and raises chaoslib's rollback strategy from ``default`` to ``always``; after the experiment it heals the platform, waits for recovery, logs every check and writes the
 harness's report to ``<state_dir>/chaos/<fault>/<fault>.report.json``. When that is not possible
 (nothing is running, or the experiment needs what an attached platform cannot do) it interrupts
 the experiment with one line saying what to run instead.
@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
+from chaoslib.run import RunEventHandler
 
 from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
@@ -105,11 +106,28 @@ _standalone: Standalone | None = None
 _setup_error: str | None = None
 
 
+class RollbacksAlways(RunEventHandler):  # type: ignore[misc]
+    """Raise the rollback strategy from ``default`` to ``always``, as the suite runs it (an explicit choice stays).
+
+    chaoslib announces ``running`` with its settings after configuring controls and before it reads
+    the strategy, so this is the moment to change it.
+    """
+
+    def running(self, experiment: Any, journal: Any, configuration: Any, secrets: Any, schedule: Any,
+                settings: dict[str, Any] | None) -> None:
+        rollbacks = (settings if settings is not None else {}).setdefault("runtime", {}).setdefault("rollbacks", {})
+        if rollbacks.get("strategy", "default") == "default":
+            rollbacks["strategy"] = "always"
+            logger.info("harness: rollbacks always run (also after an abort or a failed hypothesis)")
+
+
 def configure_control(experiment: dict[str, Any], event_registry: Any = None) -> None:
     global _standalone, _setup_error
     _standalone, _setup_error = None, None
     if installed_session() is not None:
         return  # the harness runner is in charge
+    if event_registry is not None:
+        event_registry.register(RollbacksAlways())
     try:
         _standalone = Standalone(experiment, event_registry)
     except HarnessError as exc:
