@@ -1,6 +1,7 @@
 """The security suite as users run it: pytest on suites/security against the local reference system."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_suite(report_dir: Path, *args: str, timeout: float = 150) -> tuple[subprocess.CompletedProcess, dict]:
-    """``pytest <args> --report-dir report_dir`` in a subprocess; the result and the run's readiness.json."""
+    """``pytest <args> --report-dir report_dir`` in a subprocess; the result and the run's readiness.json.
+
+    The platform keeps its state under ``report_dir`` (not the repo's ``.harness``), so a system someone
+    started with ``harness up`` and this run cannot stop each other.
+    """
+    env = {**os.environ, "HARNESS_STATE_DIR": str(report_dir / "state")}
     result = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
-                             "--report-dir", str(report_dir)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+                             "--report-dir", str(report_dir)], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=timeout)
     report_file = report_dir / "latest" / "readiness.json"
     assert report_file.is_file(), result.stdout[-2000:] + result.stderr[-2000:]
     return result, json.loads(report_file.read_text())
