@@ -25,7 +25,7 @@ from chaoslib.run import RunEventHandler
 
 from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
-from harness.chaos.report import ExperimentReport, WriteSummary
+from harness.chaos.report import ExperimentReport
 from harness.chaos.session import installed_session, use_session
 from harness.chaos.spec import harness_extension
 from harness.chaos.trial import Trial
@@ -73,14 +73,8 @@ class Standalone:
         self._finished = True
         trial = self.trial
         try:
-            self.guard.stop()
-            trial.session.heal()
-            self.report.aborted = self.guard.reason
-            self.report.heal_done_s = trial.session.load_time()
-            trial.wait_for_recovery()
-            trial.writes.stop()
-            if self.extension.expect.no_data_lost:
-                self.report.read_back = WriteSummary.of(trial.writes, trial.writes.read_back())
+            trial.end_experiment(self.guard, self.report)
+            trial.observe_recovery(self.report)
         finally:
             result = trial.stop()
         complete_report(self.report, trial, dict(journal or {}), result)
@@ -95,8 +89,7 @@ class Standalone:
         """Whatever happened: heal, stop every instrument, give the session back."""
         try:
             if not self._finished:
-                self.guard.stop()
-                self.trial.session.heal()
+                self.trial.end_experiment(self.guard, self.report)
                 self.trial.stop()
         finally:
             self._session.close()

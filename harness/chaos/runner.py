@@ -24,7 +24,7 @@ from chaoslib.run import RunEventHandler
 from harness import cgroups
 from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
-from harness.chaos.report import ExperimentReport, WriteSummary
+from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
 from harness.chaos.spec import HarnessExtension, harness_extension
 from harness.chaos.trial import Trial
@@ -81,13 +81,7 @@ class ChaosRunner:
         try:
             trial.start()
             self._experiment(trial, experiment, report, keeper)
-            report.heal_done_s = trial.session.load_time()
-            trial.wait_for_recovery()
-            trial.writes.stop()
-            if extension.expect.no_data_lost:
-                with use_session(trial.session):
-                    read_back = trial.writes.read_back()
-                report.read_back = WriteSummary.of(trial.writes, read_back)
+            trial.observe_recovery(report)
         finally:
             result = trial.stop()
             report.artifacts = [str(save_journal(trial.out_dir / f"{name}.journal.json", keeper.journal)),
@@ -103,9 +97,7 @@ class ChaosRunner:
             with use_session(trial.session):
                 run_experiment(experiment, settings=ROLLBACKS_ALWAYS, event_handlers=[guard.handler, keeper])
         finally:
-            guard.stop()
-            trial.session.heal()  # the harness's safety net: whatever the rollbacks left goes now
-            report.aborted = guard.reason
+            trial.end_experiment(guard, report)
 
 
 class JournalKeeper(RunEventHandler):  # type: ignore[misc]

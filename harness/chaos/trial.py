@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.background import TrackedLoadRun, background_profile
+from harness.chaos.guardrail import Guardrail
 from harness.chaos.observe import MetricsSampler
+from harness.chaos.report import ExperimentReport, WriteSummary
 from harness.chaos.session import ChaosSession
 from harness.chaos.signals import SystemSignals
 from harness.chaos.slo import time_to_recover
@@ -81,6 +83,20 @@ class Trial:
                                extension.settle_s) is not None:
                 return
             time.sleep(0.5)
+
+    def end_experiment(self, guard: Guardrail, report: ExperimentReport) -> None:
+        """Right after chaoslib: stop the guardrail, heal whatever the rollbacks left, note an abort."""
+        guard.stop()
+        self.session.heal()  # the harness's safety net
+        report.aborted = guard.reason
+
+    def observe_recovery(self, report: ExperimentReport) -> None:
+        """Keep the load on until the SLO recovered, then read back every acknowledged write (if expected)."""
+        report.heal_done_s = self.session.load_time()
+        self.wait_for_recovery()
+        self.writes.stop()
+        if self.extension.expect.no_data_lost:
+            report.read_back = WriteSummary.of(self.writes, self.writes.read_back())
 
     def stop(self) -> LoadResult | None:
         """Stop writes, load, sampler and signals (bounded); the load's result (None if it never started)."""
