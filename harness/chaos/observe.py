@@ -9,7 +9,6 @@ when the state is read), so transition times are exact to one interval.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.safety import ensure_allowed
+from harness.chaos.pollers import Pollers
 
 TRANSITIONS = "refsys_breaker_transitions_total"
 ANALYSES = "refsys_gateway_analyses_total"
@@ -59,14 +58,12 @@ def scrape(url: str, timeout_s: float = 0.5, client: httpx.Client | None = None
     return values
 
 
-class MetricsSampler:
+class MetricsSampler(Pollers):
     """Background scraper of the gateway replicas; ``stop()`` joins it (bounded)."""
 
     def __init__(self, replicas: dict[str, str], *, interval_s: float = 0.1,
                  allow_hosts: tuple[str, ...] = ()) -> None:
-        for url in replicas.values():
-            ensure_allowed(url, allow_hosts)
-        self.replicas = dict(replicas)  # name -> base URL (http://127.0.0.1:port)
+        super().__init__(replicas, allow_hosts)
         self.interval_s = interval_s
         self.transitions: list[Transition] = []
         self.seconds: dict[int, SecondCounts] = defaultdict(SecondCounts)
@@ -74,28 +71,9 @@ class MetricsSampler:
         self.scrape_errors: dict[str, int] = defaultdict(int)
         self._last: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
         self._asked: dict[str, list[float]] = {}  # replica -> when the last two scrapes were sent
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         # one thread per replica: a slow or hung replica must not delay the others' timestamps
-        self._threads = [threading.Thread(target=self._loop, args=(name, url), name=f"chaos-sampler-{name}",
-                                          daemon=True) for name, url in self.replicas.items()]
-
-    def start(self) -> MetricsSampler:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=5)
-
-    def __enter__(self) -> MetricsSampler:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        for name, url in self.replicas.items():
+            self._thread(self._loop, f"chaos-sampler-{name}", name, url)
 
     def _loop(self, name: str, url: str) -> None:
         with httpx.Client(trust_env=False) as client:

@@ -9,7 +9,6 @@ that does not answer at all is "unreachable": that is the harness seeing it, not
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from harness.safety import ensure_allowed
+from harness.chaos.pollers import Pollers
 
 
 @dataclass(frozen=True)
@@ -45,35 +44,20 @@ def readiness_state(response: httpx.Response) -> tuple[str, bool]:
     return ("ready" if response.status_code == 200 else f"status {response.status_code}"), response.status_code != 200
 
 
-class SystemSignals:
+class SystemSignals(Pollers):
     """Background pollers of readiness and the balancer; ``stop()`` joins them (bounded)."""
 
     def __init__(self, replicas: dict[str, str], lb_backends: Callable[[], dict[str, Any]] | None = None, *,
                  interval_s: float = 0.25, allow_hosts: tuple[str, ...] = ()) -> None:
-        for url in replicas.values():
-            ensure_allowed(url, allow_hosts)
-        self.replicas = dict(replicas)
+        super().__init__(replicas, allow_hosts)
         self.lb_backends = lb_backends
         self.interval_s = interval_s
         self.events: list[Signal] = []
         self._last: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._poll_readiness, args=(name, url), daemon=True,
-                                          name=f"chaos-readiness-{name}") for name, url in self.replicas.items()]
+        for name, url in self.replicas.items():
+            self._thread(self._poll_readiness, f"chaos-readiness-{name}", name, url)
         if lb_backends is not None:
-            self._threads.append(threading.Thread(target=self._poll_balancer, name="chaos-balancer", daemon=True))
-
-    def start(self) -> SystemSignals:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=5)
+            self._thread(self._poll_balancer, "chaos-balancer")
 
     def _note(self, source: str, subject: str, state: str, noticed: bool) -> None:
         with self._lock:

@@ -7,11 +7,7 @@ writes, window and checks the runner uses, against a limiter that lets calls thr
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.chaos.analysis import writes_during
@@ -20,6 +16,8 @@ from harness.chaos.spec import HarnessExtension
 from harness.chaos.writes import WriteTracker
 from harness.model import Status
 from harness.platforms.base import Identity, Target
+
+from .stand_ins import answer_json, serving
 
 IDENTITY = Identity(name="acme_user", username="alice@acme.test", password="pw", tenant="acme", role="user")
 
@@ -40,39 +38,21 @@ class LimitedApiHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         self.rfile.read(int(self.headers.get("content-length") or 0))
         if self.path == "/auth/login":
-            return self._answer(200, {"access_token": "token"})
+            return answer_json(self, 200, {"access_token": "token"})
         if self.server.store_down and not self.server.fail_open:
-            return self._answer(503, {"detail": "the rate-limit store is unavailable; failing closed"})
+            return answer_json(self, 503, {"detail": "the rate-limit store is unavailable; failing closed"})
         self.server.created += 1
-        return self._answer(201, {"id": f"a{self.server.created}"})
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        return answer_json(self, 201, {"id": f"a{self.server.created}"})
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-@contextmanager
-def serving(api: LimitedApi) -> Iterator[Target]:
-    thread = threading.Thread(target=api.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Target(base_url=f"http://127.0.0.1:{api.server_address[1]}", identities={IDENTITY.name: IDENTITY})
-    finally:
-        api.shutdown()
-        api.server_close()
-
-
 def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, dict]:
     """Writes before, during and after a 1 s store outage; the cache-outage checks over the outage window."""
     api = LimitedApi(fail_open=fail_open)
-    with serving(api) as target:
+    with serving(api) as url:
+        target = Target(base_url=url, identities={IDENTITY.name: IDENTITY})
         tracker = WriteTracker(target, identities=[IDENTITY.name], rate_per_s=writes_per_s).start()
         time.sleep(0.5)
         api.store_down, down_at = True, time.time()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +11,8 @@ import pytest
 from harness.chaos.report import ExperimentReport, SystemNotice
 from harness.chaos.signals import SystemSignals
 from harness.chaos.spec import HarnessExtension
+
+from .stand_ins import answer_json, serving
 
 
 class Replica(ThreadingHTTPServer):
@@ -27,24 +27,17 @@ class ReadyzHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         failing = self.server.failing
         blocking = [f for f in failing if not f.startswith("inference-")]
-        body = json.dumps({"status": "not_ready" if blocking else "ready", "failing": failing}).encode()
-        self.send_response(503 if blocking else 200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, 503 if blocking else 200, {"status": "not_ready" if blocking else "ready", "failing": failing})
 
     def log_message(self, *args: object) -> None:
         pass
 
 
 @pytest.fixture
-def replica() -> Iterator[Replica]:
+def stand_in_replica() -> Iterator[tuple[Replica, str]]:
     server = Replica()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(server) as url:
+        yield server, url
 
 
 def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -54,9 +47,9 @@ def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-unt
         time.sleep(0.05)
 
 
-def test_readiness_and_balancer_changes_are_noticed_with_their_time(replica: Replica) -> None:
+def test_readiness_and_balancer_changes_are_noticed_with_their_time(stand_in_replica: tuple[Replica, str]) -> None:
+    replica, url = stand_in_replica
     balancer = {"lb->gateway-1": {"healthy": True}}
-    url = f"http://127.0.0.1:{replica.server_address[1]}"
     signals = SystemSignals({"gateway-1": url, "gateway-2": "http://127.0.0.1:9"}, lambda: balancer,
                             interval_s=0.05).start()
     try:
