@@ -149,7 +149,7 @@ class ExperimentReport(BaseModel):
         ttr = self.time_to_recover_s
         ok = ttr is not None and ttr <= limit
         message = (f"recovered {ttr:.0f}s after the fault ended (limit {limit:g}s); "
-                   f"SLO breached after {_secs(self.time_to_detect_s)}; {self._noticed()}" if ttr is not None
+                   f"{_slo_breach(self.time_to_detect_s)}; {self._noticed()}" if ttr is not None
                    else f"SLO did not hold {self.extension.settle_s:g}s in a row within {limit:g}s after the fault")
         return _check(f"{base}.recovery", f"{self.title}: time to recover", Status.PASS if ok else Status.FAIL,
                       message, self.evidence(limit_s=limit, system_signals=self.system_signals[:40]), claims)
@@ -302,8 +302,8 @@ def _is_clean_refusal(status: str) -> bool:
     """An HTTP answer that says "not now": 429 or 5xx (``None``, no answer at all, is not clean)."""
     return status.isdigit() and (int(status) >= 500 or int(status) == 429)
 
-def _secs(value: float | None) -> str:
-    return "never (no SLO breach)" if value is None else f"{value:.0f}s"
+def _slo_breach(detected_s: float | None) -> str:
+    return "users never saw an SLO breach" if detected_s is None else f"the SLO broke after {detected_s:.0f}s"
 
 
 def _check(check_id: str, title: str, status: Status, message: str, evidence: Evidence, claims: list[str],

@@ -78,7 +78,7 @@ def test_the_recovery_check_says_when_the_system_noticed() -> None:
                               time_to_recover_s=1.0, time_to_detect_system_s=0.3,
                               system_noticed={"balancer": SystemNotice(after_s=0.3, what="gateway-1: unhealthy")})
     message = report._recovery("chaos.x", [])["message"]
-    assert "SLO breached after never" in message and "noticed after 0.3s (balancer: gateway-1: unhealthy)" in message
+    assert "users never saw an SLO breach" in message and "noticed after 0.3s (balancer: gateway-1: unhealthy)" in message
     assert report.measured()["time_to_detect_system_s"] == 0.3
     quiet = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
                              time_to_recover_s=1.0)
