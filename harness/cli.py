@@ -55,7 +55,7 @@ def run(
 ) -> None:
     """Run suites through pytest and write reports/<run-id>/ (exit code = verdict)."""
     from harness.plugins import resolve_suites
-    from harness.safety import ensure_allowed
+    from harness.safety import ensure_urls_allowed
 
     cli_layer = {
         "platform": platform, "target_url": target_url, "openapi_url": openapi_url, "profile": profile,
@@ -65,8 +65,7 @@ def run(
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
     }
     config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
-    if config.target_url:
-        ensure_allowed(config.target_url, config.allow_hosts)
+    ensure_urls_allowed([config.target_url, config.openapi_url], config.allow_hosts)
     specs = resolve_suites(suite or [])
     if not specs:
         raise UsageError("no suites are installed; is the harness package installed (pip install -e .)?")

@@ -21,7 +21,7 @@ from harness.model import Check, Evidence, Severity, Status
 from harness.platforms.base import Platform, Target
 from harness.policy import load_policy
 from harness.run_context import RunContext, relative_to_cwd
-from harness.safety import ensure_allowed
+from harness.safety import ensure_allowed, ensure_urls_allowed
 
 CONFIG_KEY = pytest.StashKey[HarnessConfig]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
@@ -79,8 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         harness_config = load_config(_cli_layer(config), pyproject=Path.cwd() / "pyproject.toml")
         if harness_config.policy:
             harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
-        if harness_config.target_url:  # refuse a disallowed target before any request is sent
-            ensure_allowed(harness_config.target_url, harness_config.allow_hosts)
+        # refuse a disallowed target (or OpenAPI URL) before any request is sent
+        ensure_urls_allowed([harness_config.target_url, harness_config.openapi_url], harness_config.allow_hosts)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = harness_config

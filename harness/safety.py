@@ -52,3 +52,11 @@ def ensure_allowed(url_or_host: str, allow_hosts: Iterable[str] = ()) -> None:
             f"refusing to send traffic to {host!r}: only loopback is allowed by default; "
             f"if you own this system, re-run with --allow-host {host}"
         )
+
+
+def ensure_urls_allowed(urls: Iterable[str | None], allow_hosts: Iterable[str] = ()) -> None:
+    """``ensure_allowed`` for each given http(s) URL (``None`` and file paths need no network)."""
+    allow = list(allow_hosts)
+    for url in urls:
+        if url and url.lower().startswith(("http://", "https://")):
+            ensure_allowed(url, allow)

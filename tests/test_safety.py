@@ -40,6 +40,14 @@ def test_disallowed_target_exits_4_before_any_connection(monkeypatch, capsys):
     assert "refusing to send traffic to '203.0.113.7'" in capsys.readouterr().err
 
 
+def test_disallowed_openapi_url_exits_4_even_with_a_loopback_target(monkeypatch, capsys):
+    attempts = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: attempts.append(address))
+    code = main(["run", "--target-url", "http://127.0.0.1:9", "--openapi-url", "https://198.51.100.9/openapi.json"])
+    assert code == ExitCode.USAGE_ERROR and attempts == []
+    assert "refusing to send traffic to '198.51.100.9'" in capsys.readouterr().err
+
+
 def test_pytest_plugin_refuses_a_disallowed_target(tmp_path):
     from tests.conftest import run_harness_pytest
 
