@@ -1,7 +1,7 @@
 """The CORS allowlist and RateLimit-header checks against the reference system's own configuration.
 
 The refsys allows its public origin and ``https://app.acme.test`` (``fixtures/refsys/gateway/settings.py``);
-the test hands that list to the probe the way any target does, in ``Target.extra["cors_allowed_origins"]``.
+the local platform hands that list to the probe the way any target does, in ``Target.extra["cors_allowed_origins"]``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ REFSYS_APP_ORIGIN = "https://app.acme.test"
 def test_clean_refsys_allows_its_origins_only_and_its_headers_tell_the_truth(tmp_path):
     with refsys(tmp_path, []) as ctx:
         parts = urlsplit(ctx.target.base_url)
-        ctx.target.extra["cors_allowed_origins"] = [f"{parts.scheme}://{parts.netloc}", REFSYS_APP_ORIGIN]
+        assert ctx.target.extra["cors_allowed_origins"] == [f"{parts.scheme}://{parts.netloc}", REFSYS_APP_ORIGIN]
         allowlist = next(o for o in cors.run(ctx) if o.id == "security.cors.allowlist")
         ctx.budget = Budget(max_wait_s=1.0)  # the window shaping is covered by tests/security/test_refsys.py
         limits = {o.id: o for o in ratelimit.run(ctx)}

@@ -200,7 +200,8 @@ class LocalPlatform(Platform):
                    "components": {n: f"http://127.0.0.1:{s.port}" for n, s in self.supervisor.states.items()
                                   if n not in ("postgres", "redis")},
                    "startup_s": round(time.monotonic() - started, 2), "state_dir": str(self.state_dir),
-                   "log_dir": str(self.log_dir), **self._claims_from_env()})
+                   "log_dir": str(self.log_dir), "cors_allowed_origins": self._cors_allowed_origins(lb_url),
+                   **self._claims_from_env()})
         self._save_state()
         return self._target
 
@@ -214,6 +215,13 @@ class LocalPlatform(Platform):
             extra["claims"] = {"rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
                                               "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60))}}
         return extra
+
+    @staticmethod
+    def _cors_allowed_origins(lb_url: str) -> list[str]:
+        """The refsys' CORS allowlist (its public origin + its fixed app origin), for the allowlist probe."""
+        from fixtures.refsys.gateway.settings import ALWAYS_ALLOWED_ORIGINS
+
+        return [lb_url.rstrip("/"), *ALWAYS_ALLOWED_ORIGINS]
 
     def _jwt_secret(self) -> str:
         if not hasattr(self, "_secret"):
