@@ -3,6 +3,7 @@ quota, OpenAPI, contract drift, edge input, slow endpoint."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -171,3 +172,27 @@ async def test_defect_slow_endpoint_adds_800ms_to_the_list(make_gateway: Any) ->
         assert (await gw.client.get("/analyses", headers=alice)).status_code == 200
         timings[defects] = time.perf_counter() - started
     assert timings["slow_endpoint"] >= 0.8 > timings[""]
+
+
+async def test_unreachable_database_is_a_clean_503_and_a_bad_statement_stays_a_500(gateway: Gateway) -> None:
+    import psycopg
+
+    alice = await gateway.auth()
+    store = gateway.app.state.ctx.db.sync
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise psycopg.OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    store.insert_analysis = refused  # what a write meets while PostgreSQL is down
+    response = await gateway.client.post("/analyses", json={"text": "keep me"}, headers=alice)
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "unreachable" in response.json()["detail"] and "Traceback" not in response.text
+    spec = (await gateway.client.get("/openapi.json")).json()
+    assert "503" in spec["paths"]["/analyses/{analysis_id}"]["get"]["responses"]  # documented everywhere
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise sqlite3.OperationalError('near "ORDER": syntax error')
+
+    store.get_analysis = broken
+    assert (await gateway.client.get("/analyses/whatever", headers=alice)).status_code == 500
