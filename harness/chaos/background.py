@@ -61,13 +61,13 @@ class TrackedLoadRun(LoadRun):
         self._undo = UndoLog(state_dir) if state_dir is not None else None
         self._pending: list[tuple[str, subprocess.Popen[bytes]]] = []  # (undo id, worker)
 
-    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+    def spawn_worker(self, index: int) -> subprocess.Popen[bytes]:
         if self._undo is None:
-            return super()._spawn(index)
+            return super().spawn_worker(index)
         undo_id = self._undo.record("process", f"chaos load generator {index} of harness pid {os.getpid()}",
                                     name=f"chaos-load-{index}", group=False)
         try:
-            proc = super()._spawn(index)
+            proc = super().spawn_worker(index)
         except BaseException:
             self._undo.done(undo_id)
             raise

@@ -91,7 +91,7 @@ class LoadRun:
         stop_file(self.out_dir).unlink(missing_ok=True)
         try:
             for index in range(self.workers):
-                self._procs.append(self._spawn(index))
+                self._procs.append(self.spawn_worker(index))
             self._wait_ready()
         except BaseException:
             self._kill()
@@ -159,7 +159,9 @@ class LoadRun:
             total = max(int(stage.users or 0) for stage in self.profile.stages)
         return max(math.ceil(total / self.workers), 1)
 
-    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+    def spawn_worker(self, index: int) -> subprocess.Popen[bytes]:
+        """Start generator process ``index`` (plan on stdin). A hook: the chaos suite wraps it to put
+        each worker in the undo log, so a killed harness never leaves load running."""
         plan = WorkerPlan(
             profile=self.profile, base_url=self.target.base_url, login_path=self.target.login_path,
             identities={name: Credentials(username=i.username, password=i.password)
