@@ -89,12 +89,18 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
     pending_at_kill: set[str] = set()
     for round_no, injections_to_wait in enumerate(kill_points(rng)):
         state_dir, out_dir = tmp_path / f"state-{round_no}", tmp_path / f"out-{round_no}"
-        child = subprocess.Popen([sys.executable, "-m", "tests.chaos.killable_run", str(state_dir), str(out_dir)],
-                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                 start_new_session=round_no < OWN_GROUP_ROUNDS)
+        stderr_path = tmp_path / f"child-{round_no}.stderr"
+        with stderr_path.open("w") as stderr:
+            child = subprocess.Popen([sys.executable, "-m", "tests.chaos.killable_run", str(state_dir), str(out_dir)],
+                                     cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                     start_new_session=round_no < OWN_GROUP_ROUNDS)
         survivors: list[psutil.Process] = []
         try:
-            wait_for_line(child, "READY", 60)
+            try:
+                wait_for_line(child, "READY", 60)
+            except AssertionError as exc:
+                raise AssertionError(f"round {round_no}: {exc}; its stderr ends:\n"
+                                     f"{stderr_path.read_text()[-3000:]}") from None
             # kill points: while load starts, between injections, or with every fault on
             for seen in range(injections_to_wait):
                 wait_for_line(child, "INJECTED", 30 if seen == 0 else 10)
