@@ -188,9 +188,11 @@ def steady_window(server: FixedServer, cpu_of: Callable[[], float], window_s: fl
     return count1 - count0, cpu1 - cpu0, wall1 - wall0
 
 
-def harness_throughput(server: FixedServer, out: Path, rate: float, window_s: float) -> Measured:
+def harness_throughput(server: FixedServer, out: Path, rate: float | None, window_s: float) -> Measured:
+    """The harness on one worker: open model at ``rate`` arrivals/s, or closed (``None``: USERS flat out)."""
     duration = WARMUP_S + window_s + 2
-    profile = parse_profile({"name": "bench", "stages": [{"duration_s": duration, "rate": rate}],
+    stage = {"duration_s": duration, "rate": rate} if rate is not None else {"duration_s": duration, "users": USERS}
+    profile = parse_profile({"name": "bench", "model": "open" if rate is not None else "closed", "stages": [stage],
                              "max_users": USERS, "operations": [{"name": "hit", "path": "/"}]}, "bench")
     before, before_self = children_cpu(), time.process_time()
     with LoadRun(profile, Target(base_url=server.url), out_dir=out) as run:
@@ -199,6 +201,8 @@ def harness_throughput(server: FixedServer, out: Path, rate: float, window_s: fl
         steady = steady_window(server, lambda: process_cpu(worker) + time.process_time(), window_s)
         result = run.wait()
     total_cpu = children_cpu() - before + time.process_time() - before_self
+    if rate is None:
+        return Measured(steady, result.requests, total_cpu, f"closed model, {USERS} users, no think time")
     dropped = f"{result.dropped / max(result.scheduled, 1):.0%} of {result.scheduled} arrivals dropped"
     note = dropped if rate >= OVERLOAD_RATE else f"{dropped}, schedule lag p99 {result.lag.p99_ms:.1f} ms"
     return Measured(steady, result.requests, total_cpu, note)
@@ -236,11 +240,11 @@ def locust_throughput(server: FixedServer, out: Path, window_s: float, wait_expr
     return Measured(steady, requests, cpu)  # type: ignore[arg-type]
 
 
-def wrk_throughput(server: FixedServer, window_s: float) -> Measured:
-    seconds = round(WARMUP_S + window_s + 2)
+def external_throughput(server: FixedServer, argv: list[str], seconds: int,
+                        window_s: float) -> tuple[tuple[int, float, float], str, float]:
+    """Run a generator command, measure its steady window; its stdout and total CPU when it ends."""
     before = children_cpu()
-    proc = subprocess.Popen(["wrk", "-t1", f"-c{USERS}", f"-d{seconds}s", server.url + "/"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         steady = steady_window(server, lambda: process_cpu(proc.pid), window_s)
         out, _ = proc.communicate(timeout=seconds + 30)
@@ -248,25 +252,24 @@ def wrk_throughput(server: FixedServer, window_s: float) -> Measured:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return steady, out, children_cpu() - before
+
+
+def wrk_throughput(server: FixedServer, window_s: float) -> Measured:
+    seconds = round(WARMUP_S + window_s + 2)
+    steady, out, cpu = external_throughput(server, ["wrk", "-t1", f"-c{USERS}", f"-d{seconds}s", server.url + "/"],
+                                           seconds, window_s)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return Measured(steady, requests, children_cpu() - before, "bound by the one-core Python target, not by wrk")
+    return Measured(steady, requests, cpu, "bound by the one-core Python target, not by wrk")
 
 
 def bare_client_throughput(server: FixedServer, out: Path, window_s: float) -> Measured:
     seconds = round(WARMUP_S + window_s + 2)
     script = out / "bare_client.py"
     script.write_text(BARE_CLIENT)
-    before = children_cpu()
-    proc = subprocess.Popen([sys.executable, str(script), server.url, str(seconds), str(USERS)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        steady = steady_window(server, lambda: process_cpu(proc.pid), window_s)
-        out_text, _ = proc.communicate(timeout=seconds + 30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return Measured(steady, int(out_text.strip()), children_cpu() - before,
+    steady, printed, cpu = external_throughput(server, [sys.executable, str(script), server.url, str(seconds),
+                                                        str(USERS)], seconds, window_s)
+    return Measured(steady, int(printed.strip()), cpu,
                     "geventhttpclient alone, no Locust: the ceiling for a FastHttpUser generator")
 
 
@@ -280,6 +283,7 @@ def throughput(out: Path, rounds: int, window_s: float) -> None:
     original = os.sched_getaffinity(0) if pinned else None
     cpus = sorted(original or [])
     runs: dict[str, Callable[[FixedServer, Path], Measured]] = {
+        "harness closed": lambda srv, tmp: harness_throughput(srv, tmp, None, window_s),
         f"harness {OVERLOAD_RATE // 1000}k/s": lambda srv, tmp: harness_throughput(srv, tmp, OVERLOAD_RATE, window_s),
         f"harness {PACED_RATE // 1000}k/s": lambda srv, tmp: harness_throughput(srv, tmp, PACED_RATE, window_s),
         "plain locust": lambda srv, tmp: locust_throughput(srv, tmp, window_s),
@@ -321,9 +325,9 @@ def throughput(out: Path, rounds: int, window_s: float) -> None:
     for name, measured in results.items():
         if measured[-1].note:
             print(f"   {name}: {measured[-1].note}")
-    fast, paced, plain, plain_paced = names[:4]
+    closed, fast, paced, plain, plain_paced = names[:5]
     print(f"   {'ratios, per round':36s}{'per CPU-second':>22s}{'achieved req/s':>22s}")
-    for a, b in ((fast, plain), (paced, plain_paced), (fast, "wrk"), ("bare client", "wrk")):
+    for a, b in ((closed, plain), (fast, plain), (paced, plain_paced), (closed, "wrk"), ("bare client", "wrk")):
         per_cpu = [x.per_cpu / y.per_cpu for x, y in zip(results[a], results[b])]
         rate = [x.rate / y.rate for x, y in zip(results[a], results[b])]
         print(f"   {a + ' / ' + b:36s}{spread(per_cpu, '{:.2f}') + 'x':>22s}{spread(rate, '{:.2f}') + 'x':>22s}")
