@@ -84,6 +84,9 @@ def measure_suite(budget: Budget, work: Path) -> Measured:
     run = json.loads(readiness.read_text())
     suite = next(s for s in run["suites"] if s["name"] == budget.name)
     started, finished = (datetime.fromisoformat(suite[key]) for key in ("started_at", "finished_at"))
+    failed = [f"{c['id']}: {c.get('message', '')}"[:160] for c in suite["checks"] if c["status"] in ("fail", "error")]
+    if failed:
+        print(f"   {budget.name} (exit {code}) failed: " + "; ".join(failed), flush=True)
     return Measured(wall, (finished - started).total_seconds(), code)
 
 
