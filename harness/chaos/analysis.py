@@ -89,7 +89,7 @@ def _system_noticed(report: ExperimentReport, trial: Trial, wall_start: float, f
 
 
 def writes_during(writes: WriteTracker, start: float, end: float) -> dict[str, Any]:
-    """Tracked writes sent in [start, end] (wall clock): how many, how they were answered."""
+    """Tracked writes sent and answered in [start, end] (wall clock): how many, how they were answered."""
     attempts = writes.attempts_between(start, end)
     failed = [a for a in attempts if a.status != 201]
     counts: dict[str, int] = {}

@@ -15,6 +15,7 @@ from typing import Any
 from harness.chaos.background import TrackedLoadRun, background_profile
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.observe import MetricsSampler
+from harness.chaos.precondition import wait_until_healthy
 from harness.chaos.report import ExperimentReport, WriteSummary
 from harness.chaos.session import ChaosSession
 from harness.chaos.signals import SystemSignals
@@ -45,12 +46,19 @@ class Trial:
                                    allow_hosts=allow_hosts, state_dir=state_dir)
         self.session.sampler, self.session.writes, self.session.load = self.sampler, self.writes, self.load
         self.started = time.monotonic()
+        self.allow_hosts = allow_hosts
+        self.waited_for_healthy_s = 0.0
         self._result: LoadResult | None = None
         self._running = False
 
     def start(self) -> Trial:
-        """Start every instrument and let the load run ``steady_state_s`` seconds; stops them again on failure."""
+        """Wait for a healthy system, start every instrument and let the load run ``steady_state_s`` seconds.
+
+        Stops the instruments again on failure.
+        """
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.waited_for_healthy_s = wait_until_healthy(self.session.replica_urls(), self.signals.lb_backends,
+                                                       allow_hosts=self.allow_hosts)
         self.started = time.monotonic()
         self._running = True
         try:

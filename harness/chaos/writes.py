@@ -26,6 +26,7 @@ class WriteAttempt:
     analysis_id: str | None = None
     identity: str = ""
     error: str = ""
+    answered_at: float = 0.0  # wall clock when the answer (or the error) came back
 
 
 @dataclass
@@ -90,9 +91,13 @@ class WriteTracker:
             return [a for a in self.attempts if a.status == 201 and a.analysis_id]
 
     def attempts_between(self, start: float, end: float) -> list[WriteAttempt]:
-        """Writes sent in [start, end] (wall clock), whatever their answer."""
+        """Writes sent and answered inside [start, end] (wall clock), whatever their answer.
+
+        A write sent just before ``end`` but served after it saw the system already recovering,
+        so it says nothing about behaviour during the window and is left out.
+        """
         with self._lock:
-            return [a for a in self.attempts if start <= a.at <= end]
+            return [a for a in self.attempts if start <= a.at and a.answered_at <= end]
 
     def _loop(self) -> None:
         with httpx.Client(base_url=self.target.base_url, timeout=self.timeout_s, trust_env=False) as client:
@@ -116,10 +121,11 @@ class WriteTracker:
             if response.status_code == 401:
                 response = client.post("/analyses", json=body, headers=sessions.headers(identity, renew=True))
         except httpx.HTTPError as exc:
-            return WriteAttempt(at, None, identity=identity.name, error=f"{type(exc).__name__}: {exc}"[:200])
+            return WriteAttempt(at, None, identity=identity.name, error=f"{type(exc).__name__}: {exc}"[:200],
+                                answered_at=time.time())
         analysis_id = response.json().get("id") if response.status_code == 201 else None
         return WriteAttempt(at, response.status_code, analysis_id, identity.name,
-                            "" if response.status_code == 201 else response.text[:200])
+                            "" if response.status_code == 201 else response.text[:200], answered_at=time.time())
 
     def read_back(self, *, attempts: int = 3) -> ReadBack:
         """GET every acknowledged id as its writer; 404 means lost, other failures are retried."""

@@ -28,6 +28,7 @@ import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
+import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
@@ -186,18 +187,46 @@ class State:
     tracebacks = 0
 
 
-def _post_json(url: str, body: dict[str, Any], timeout: float) -> Any:
+class SetupError(RuntimeError):
+    """A login or setup request the run cannot start without was refused."""
+
+
+SETUP_RETRY_STATUSES = {429, 502, 503, 504}  # "try again later": a system still warming up
+SETUP_ATTEMPTS = 5
+SETUP_RETRY_CAP_S = 3.0
+
+
+def _open_json(request: urllib.request.Request, timeout: float, attempts: int = SETUP_ATTEMPTS) -> Any:
+    """One unmeasured setup request; retried (bounded) while the system says "later", honouring Retry-After."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback/allowlisted
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code not in SETUP_RETRY_STATUSES or attempt == attempts:
+                raise SetupError(f"{request.get_method()} {request.full_url} answered {exc.code} "
+                                 f"{exc.reason} (attempt {attempt} of {attempts}): "
+                                 f"{exc.read()[:200].decode(errors='replace')}") from None
+            try:
+                wait = float(exc.headers.get("Retry-After") or attempt * 0.5)
+            except ValueError:
+                wait = attempt * 0.5
+            time.sleep(min(max(wait, 0.1), SETUP_RETRY_CAP_S))
+    raise AssertionError("unreachable")
+
+
+def _post_json(url: str, body: dict[str, Any], timeout: float, attempts: int) -> Any:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback/allowlisted
-        return json.loads(response.read() or b"null")
+    return _open_json(request, timeout, attempts)
 
 
-def login(identity: str) -> str:
+def login(identity: str, attempts: int = SETUP_ATTEMPTS) -> str:
+    """A bearer token; before the run a "later" answer is retried, mid-run (``attempts=1``) it is not."""
     plan = State.plan
     creds = plan.identities[identity]
     reply = _post_json(plan.base_url.rstrip("/") + plan.login_path,
-                       {"username": creds.username, "password": creds.password}, plan.profile.timeout_s)
+                       {"username": creds.username, "password": creds.password}, plan.profile.timeout_s, attempts)
     State.last_login[identity] = time.time()
     return str(reply["access_token"])
 
@@ -281,7 +310,7 @@ class GeneratorUser(FastHttpUser):
             except ValueError:
                 pass
         if status == 401 and identity and time.time() - State.last_login.get(identity, 0) > 5:
-            State.tokens[identity] = login(identity)  # token expired during a long run
+            State.tokens[identity] = login(identity, attempts=1)  # token expired during a long run
         return ok
 
     def _senders(self) -> list[Any]:
@@ -426,8 +455,7 @@ def run(plan: WorkerPlan) -> None:
                 plan.base_url.rstrip("/") + op.path, method=op.method,
                 data=json.dumps(_fill(op.json_body, 0)).encode() if op.json_body is not None else None,
                 headers={"Content-Type": "application/json", **headers, **op.headers})
-            with urllib.request.urlopen(request, timeout=plan.profile.timeout_s) as response:  # noqa: S310
-                _capture(op, identity, json.loads(response.read() or b"null"))
+            _capture(op, identity, _open_json(request, plan.profile.timeout_s))
 
     GeneratorUser.host = plan.base_url.rstrip("/")
     GeneratorUser.network_timeout = plan.profile.timeout_s
@@ -514,6 +542,9 @@ def main() -> int:
     plan = WorkerPlan.model_validate_json(sys.stdin.read())
     try:
         run(plan)
+    except SetupError as exc:  # a refused login/setup is the system's answer, not a crash: one clear line
+        print(f"setup failed: {exc}", file=sys.stderr)
+        return 3
     except Exception:  # the parent reads this log and shows it with the failure
         traceback.print_exc()
         return 3

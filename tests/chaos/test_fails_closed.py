@@ -55,9 +55,11 @@ def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, d
         target = Target(base_url=url, identities={IDENTITY.name: IDENTITY})
         tracker = WriteTracker(target, identities=[IDENTITY.name], rate_per_s=writes_per_s).start()
         time.sleep(0.5)
-        api.store_down, down_at = True, time.time()
+        api.store_down = True
+        down_at = time.time()  # after the switch: every write sent from here on meets the outage
         time.sleep(1.0)
-        api.store_down, up_at = False, time.time()
+        up_at = time.time()  # before the switch: every write answered by here met the outage
+        api.store_down = False
         time.sleep(0.3)
         tracker.stop()
     extension = HarnessExtension(fault="cache_outage", target="redis",

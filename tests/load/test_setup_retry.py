@@ -1,0 +1,82 @@
+"""Login and setup before a run: "try again later" is honoured (bounded), a refusal ends the run clearly."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from harness.load import LoadGeneratorError, run_load
+from harness.load.profile import parse_profile
+from harness.platforms.base import Identity, Target
+
+pytestmark = pytest.mark.integration
+
+USER = Identity(name="tester", username="tester", password="secret", tenant="t1", role="user")
+PROFILE = parse_profile({"name": "t", "stages": [{"duration_s": 1.5, "rate": 10}], "max_users": 5,
+                         "operations": [{"name": "create", "method": "POST", "path": "/items", "json": {"n": 1},
+                                         "identities": ["tester"]}]}, "test")
+
+
+class WarmingUpApi(ThreadingHTTPServer):
+    """Answers the first ``unavailable`` logins 503 with ``Retry-After: 1``, then like a healthy service."""
+
+    def __init__(self, unavailable: int) -> None:
+        super().__init__(("127.0.0.1", 0), WarmingUpHandler)
+        self.unavailable = unavailable
+        self.logins = 0
+
+
+class WarmingUpHandler(BaseHTTPRequestHandler):
+    server: WarmingUpApi
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path == "/auth/login":
+            self.server.logins += 1
+            if self.server.logins <= self.server.unavailable:
+                return self._answer(503, {"detail": "database unreachable"}, {"Retry-After": "1"})
+            return self._answer(200, {"access_token": "t"})
+        return self._answer(201, {"id": 1})
+
+    def _answer(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in {"content-type": "application/json", "content-length": str(len(data)),
+                            **(headers or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def warming_up(unavailable: int) -> Iterator[tuple[WarmingUpApi, Target]]:
+    api = WarmingUpApi(unavailable)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        yield api, Target(base_url=f"http://127.0.0.1:{api.server_address[1]}", identities={"tester": USER})
+    finally:
+        api.shutdown()
+        api.server_close()
+
+
+def test_a_login_answered_503_is_retried_after_retry_after(tmp_path: Path) -> None:
+    with warming_up(unavailable=2) as (api, target):
+        result = run_load(PROFILE, target, out_dir=tmp_path)
+    assert api.logins == 3
+    assert result.requests == result.scheduled == 15 and result.errors == 0
+
+
+def test_a_login_that_stays_unavailable_ends_the_run_with_the_answer(tmp_path: Path) -> None:
+    with warming_up(unavailable=100) as (api, target):
+        with pytest.raises(LoadGeneratorError, match=r"setup failed: POST .*/auth/login answered 503 .*attempt 5 of 5"):
+            run_load(PROFILE, target, out_dir=tmp_path)
+    assert api.logins == 5  # bounded: no retry loop past the fifth attempt
