@@ -70,7 +70,7 @@ class MetricsSampler(Pollers):
         self.states: dict[str, dict[str, str]] = {}  # replica -> tier -> last seen state
         self.scrape_errors: dict[str, int] = defaultdict(int)
         self._last: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
-        self._asked: dict[str, list[float]] = {}  # replica -> when the last two scrapes were sent
+        self._asked: dict[str, float] = {}  # replica -> when the previous scrape was sent
         # one thread per replica: a slow or hung replica must not delay the others' timestamps
         for name, url in self.replicas.items():
             self._thread(self._loop, f"chaos-sampler-{name}", name, url)
@@ -93,11 +93,10 @@ class MetricsSampler(Pollers):
         previous = self._last.get(replica, {})
         first_scrape = replica not in self._last
         self._last[replica] = values
-        # a scrape emits the transition counters *before* reading the breaker state (which may perform a
-        # due OPEN -> HALF_OPEN), so a transition seen now happened after the scrape before the previous one
-        earlier = self._asked.setdefault(replica, [asked, asked])
-        after = earlier[0]
-        self._asked[replica] = [earlier[1], asked]
+        # the gateway reads its breaker states (performing a due OPEN -> HALF_OPEN) before it writes the
+        # transition counters, so a transition seen now happened after the previous scrape was sent
+        after = self._asked.get(replica, asked)
+        self._asked[replica] = asked
         bucket = self.seconds[int(at)]
         for (name, labels), value in values.items():
             if name not in (TRANSITIONS, ANALYSES, CALLS):

@@ -18,7 +18,7 @@ from harness.chaos.spec import HarnessExtension
 from harness.model import Evidence, FaultInjection, LoadSecond, Severity, Status
 
 MIN_OPENINGS_TO_JUDGE_JITTER = 4
-MAX_PHASE_UNCERTAINTY_S = 0.45  # phases timed less precisely than this (slow scrapes) are not judged
+MAX_PHASE_UNCERTAINTY_S = 0.3  # phases timed less precisely than this (slow scrapes) are not judged; ~0.13 s idle
 
 
 class WriteSummary(BaseModel):

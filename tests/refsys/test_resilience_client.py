@@ -202,6 +202,24 @@ async def test_breaker_state_gauge_and_transition_counter(clients: list[Inferenc
     assert metric(client, gauge, tier="cpu") == 0
 
 
+async def test_the_scrape_that_performs_a_due_half_open_also_counts_it(clients: list[InferenceClient]) -> None:
+    """The chaos sampler times transitions to one scrape interval because of this order."""
+    now = [0.0]
+
+    async def gpu_fails(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500) if request.url.host == "gpu.invalid" else answer(request)
+
+    clients.append(client := make_client(Upstream(gpu_fails), breaker_failures=3, breaker_reset_s=1.0,
+                                         retry_base_s=0.001, clock=lambda: now[0]))
+    await client.analyze("a")
+    now[0] += 1.5
+    scrape = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for family in client.registry.collect() for s in family.samples}
+    assert scrape[("refsys_breaker_state", (("tier", "gpu"),))] == 2
+    half_opened = ("refsys_breaker_transitions_total", (("from_state", "open"), ("tier", "gpu"), ("to_state", "half_open")))
+    assert scrape[half_opened] == 1, "the transition this scrape performed is in the same scrape"
+
+
 async def test_breaker_reset_is_jittered_unless_no_retry_jitter(clients: list[InferenceClient]) -> None:
     """Replicas whose breakers open at the same moment: when do they probe again?"""
 
