@@ -21,6 +21,17 @@ class Band:
     label: str
 
 
+BAND_LABEL_CHAR_PX = 6.0  # 10 px sans-serif: a generous average glyph width
+
+
+def _band_label(label: str, x0: float, x1: float, y: float, plot_right: float) -> str:
+    """A band's label after its left edge, or ending at its right edge when it would run off the plot."""
+    if x0 + 3 + len(label) * BAND_LABEL_CHAR_PX <= plot_right:
+        return f'<text x="{x0 + 3:.1f}" y="{y}" class="band-label">{escape(label)}</text>'
+    return (f'<text x="{min(x1, plot_right) - 3:.1f}" y="{y}" class="band-label" '
+            f'text-anchor="end">{escape(label)}</text>')
+
+
 def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
@@ -77,13 +88,14 @@ def line_chart(
         f'aria-label="{escape(title)}" class="chart">',
         f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
     ]
-    for band in bands or []:
+    for index, band in enumerate(bands or []):
         x0, x1 = sx(max(band.start, 0)), sx(min(band.end, x_max))
         parts.append(
             f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" height="{plot_h}" class="band">'
             f"<title>{escape(band.label)}</title></rect>"
         )
-        parts.append(f'<text x="{x0 + 3:.1f}" y="{top + 12}" class="band-label">{escape(band.label)}</text>')
+        # alternate rows, so labels of neighbouring bands do not run into each other
+        parts.append(_band_label(band.label, x0, x1, top + 12 + 12 * (index % 2), width - right))
     for i in range(5):  # horizontal grid + y ticks
         value = y_max * i / 4
         y = sy(value)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.model import LoadSecond, Status
+from harness.report.svg import Band, line_chart
 from harness.report.writers import HtmlReporter
 from tests.test_model import make_run
 
@@ -76,3 +77,11 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert "security.headers.hsts" in dom and "<svg" in dom
     statuses = re.findall(r'data-status="([a-z_]+)"', dom)
     assert Status.FAIL.value in statuses
+
+
+def test_a_fault_band_near_the_right_edge_keeps_its_label_inside_the_plot() -> None:
+    svg = line_chart({"p95": [(float(t), 50.0) for t in range(120)]}, title="latency", y_label="ms", width=600,
+                     bands=[Band(2, 10, "kill → gateway-1"), Band(110, 120, "gpu_loss:0 → inference-gpu")])
+    early, late = re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="band-label"( text-anchor="end")?>', svg)
+    assert early[1] == "" and float(early[0]) < 100  # starts after the band's left edge
+    assert late[1] and float(late[0]) <= 600 - 16  # ends inside the plot instead of running off it
