@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from harness.chaos.signals import readiness_state
 from harness.errors import PlatformError
 from harness.safety import ensure_allowed
 
@@ -23,12 +24,11 @@ def not_ready(replicas: dict[str, str], lb_backends: Callable[[], dict[str, Any]
     problems: list[str] = []
     for name, url in replicas.items():
         try:
-            response = httpx.get(f"{url}/readyz", timeout=1.0, trust_env=False)
-            failing = response.json().get("failing", []) if response.status_code in (200, 503) else []
-            if response.status_code != 200 or failing:
-                problems.append(f"{name} /readyz {response.status_code} (failing: {', '.join(failing) or '?'})")
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            problems.append(f"{name} /readyz: {type(exc).__name__}")
+            state, problem = readiness_state(httpx.get(f"{url}/readyz", timeout=1.0, trust_env=False))
+        except (httpx.HTTPError, AttributeError) as exc:  # AttributeError: a JSON body that is not an object
+            state, problem = type(exc).__name__, True
+        if problem:
+            problems.append(f"{name} /readyz: {state}")
     if lb_backends is not None:
         try:
             unhealthy = sorted(name for name, info in lb_backends().items() if not info.get("healthy", True))

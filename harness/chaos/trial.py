@@ -47,7 +47,6 @@ class Trial:
         self.session.sampler, self.session.writes, self.session.load = self.sampler, self.writes, self.load
         self.started = time.monotonic()
         self.allow_hosts = allow_hosts
-        self.waited_for_healthy_s = 0.0
         self._result: LoadResult | None = None
         self._running = False
 
@@ -57,8 +56,7 @@ class Trial:
         Stops the instruments again on failure.
         """
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.waited_for_healthy_s = wait_until_healthy(self.session.replica_urls(), self.signals.lb_backends,
-                                                       allow_hosts=self.allow_hosts)
+        wait_until_healthy(self.signals.replicas, self.signals.lb_backends, allow_hosts=self.allow_hosts)
         self.started = time.monotonic()
         self._running = True
         try:

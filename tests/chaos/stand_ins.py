@@ -9,11 +9,14 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def answer_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+def answer_json(handler: BaseHTTPRequestHandler, status: int, body: dict,
+                headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body).encode()
     handler.send_response(status)
     handler.send_header("content-type", "application/json")
     handler.send_header("content-length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(data)
 

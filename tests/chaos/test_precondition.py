@@ -35,14 +35,14 @@ class ReplicaHandler(BaseHTTPRequestHandler):
 
 def test_waits_until_a_reconnecting_replica_is_ready() -> None:
     with serving(Replica(ready_at=time.time() + 1.0)) as url:
-        assert not_ready({"gateway-0": url}) == ["gateway-0 /readyz 503 (failing: database)"]
+        assert not_ready({"gateway-0": url}) == ["gateway-0 /readyz: not_ready 503 failing ['database']"]
         waited = wait_until_healthy({"gateway-0": url}, timeout_s=10)
         assert 0.5 <= waited <= 5 and not_ready({"gateway-0": url}) == []
 
 
 def test_a_replica_that_stays_unready_is_named() -> None:
     with serving(Replica(ready_at=time.time() + 60)) as url:
-        with pytest.raises(PlatformError, match=r"not healthy .*gateway-0 /readyz 503 \(failing: database\)"):
+        with pytest.raises(PlatformError, match=r"not healthy .*gateway-0 /readyz: not_ready 503 failing \['database'\]"):
             wait_until_healthy({"gateway-0": url}, timeout_s=0.5)
 
 

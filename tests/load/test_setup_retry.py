@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +12,7 @@ import pytest
 from harness.load import LoadGeneratorError, run_load
 from harness.load.profile import parse_profile
 from harness.platforms.base import Identity, Target
+from tests.chaos.stand_ins import answer_json, serving
 
 pytestmark = pytest.mark.integration
 
@@ -40,18 +39,9 @@ class WarmingUpHandler(BaseHTTPRequestHandler):
         if self.path == "/auth/login":
             self.server.logins += 1
             if self.server.logins <= self.server.unavailable:
-                return self._answer(503, {"detail": "database unreachable"}, {"Retry-After": "1"})
-            return self._answer(200, {"access_token": "t"})
-        return self._answer(201, {"id": 1})
-
-    def _answer(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in {"content-type": "application/json", "content-length": str(len(data)),
-                            **(headers or {})}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+                return answer_json(self, 503, {"detail": "database unreachable"}, {"Retry-After": "1"})
+            return answer_json(self, 200, {"access_token": "t"})
+        return answer_json(self, 201, {"id": 1})
 
     def log_message(self, *args: object) -> None:
         pass
@@ -60,12 +50,8 @@ class WarmingUpHandler(BaseHTTPRequestHandler):
 @contextmanager
 def warming_up(unavailable: int) -> Iterator[tuple[WarmingUpApi, Target]]:
     api = WarmingUpApi(unavailable)
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    try:
-        yield api, Target(base_url=f"http://127.0.0.1:{api.server_address[1]}", identities={"tester": USER})
-    finally:
-        api.shutdown()
-        api.server_close()
+    with serving(api) as url:
+        yield api, Target(base_url=url, identities={"tester": USER})
 
 
 def test_a_login_answered_503_is_retried_after_retry_after(tmp_path: Path) -> None:
