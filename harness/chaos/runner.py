@@ -98,6 +98,10 @@ class ChaosRunner:
                 run_experiment(experiment, settings=ROLLBACKS_ALWAYS, event_handlers=[guard.handler, keeper])
         finally:
             trial.end_experiment(guard, report)
+        if keeper.journal.get("status") == "interrupted" and report.aborted is None:
+            # chaoslib catches Ctrl-C and SIGTERM itself (journal "interrupted", rollbacks run) and returns;
+            # not our guardrail, so the user's: pass it on, the run ends with a partial report (exit 2)
+            raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
 
 
 class JournalKeeper(RunEventHandler):  # type: ignore[misc]
