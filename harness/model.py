@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
@@ -235,6 +235,29 @@ class TargetInfo(_Model):
     defects: list[str] = Field(default_factory=list)
 
 
+class ClaimVerdict(str, Enum):
+    """What the run showed about one claim of a status report."""
+
+    VERIFIED = "verified"  # every mapped check passed on this run
+    REFUTED = "refuted"  # a mapped check failed: measured vs claimed shown side by side
+    INCONCLUSIVE = "inconclusive"  # a mapped check was inconclusive, errored or was not run
+    UNTESTED = "untested"  # no suite can verify it here (the reason says why)
+
+
+class ClaimResult(_Model):
+    """One claim as written, what verifies it, and the verdict this run reached."""
+
+    id: str
+    text: str  # the claim as written in the status report
+    source: str = ""  # where it came from, e.g. "STATUS.md:42"
+    category: str = "general"
+    verdict: ClaimVerdict
+    claimed: dict[str, Any] = Field(default_factory=dict)  # the claim's own numbers
+    measured: dict[str, Any] = Field(default_factory=dict)  # what the deciding checks measured
+    checks: list[str] = Field(default_factory=list)  # ids of the checks the verdict rests on
+    reason: str = ""  # why inconclusive/untested, or what refuted it
+
+
 class RunResult(_Model):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -247,6 +270,7 @@ class RunResult(_Model):
     profile: str = "smoke"
     suites: list[SuiteResult] = Field(default_factory=list)
     timeline: list[FaultInjection] = Field(default_factory=list)
+    claims: list[ClaimResult] = Field(default_factory=list)
     verdict: Verdict = Verdict.NOTHING_RAN
     exit_code: int = 5
     aborted_reason: str | None = None
