@@ -50,6 +50,8 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="seed for randomised suites (replays a run)")] = None,
     load_workers: Annotated[Optional[int], typer.Option(help="load generator processes")] = None,
     identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
+    target: Annotated[Optional[Path], typer.Option("--target", help="target file describing a system you run "
+                                                   "(harness init writes one)")] = None,
     load_set: Annotated[Optional[list[str]], typer.Option("--load-set", help="load profile override KEY=VALUE, e.g. stages.0.rate=50 (repeatable)")] = None,
     pytest_arg: Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")] = None,
 ) -> None:
@@ -61,11 +63,16 @@ def run(
         "platform": platform, "target_url": target_url, "openapi_url": openapi_url, "profile": profile,
         "report_dir": report_dir,
         "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
-        "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
+        "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set, "target": target,
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
     }
     config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
     ensure_urls_allowed([config.target_url, config.openapi_url], config.allow_hosts)
+    if config.target is not None:  # validated (and its hosts checked) before pytest starts anything
+        from harness.platforms import target_from_config
+
+        described = target_from_config(config)
+        ensure_urls_allowed([described.base_url, described.openapi_url], config.allow_hosts)
     specs = resolve_suites(suite or [])
     if not specs:
         raise UsageError("no suites are installed; is the harness package installed (pip install -e .)?")
@@ -74,7 +81,7 @@ def run(
         "--platform": platform, "--target-url": target_url, "--openapi-url": openapi_url, "--profile": profile,
         "--report-dir": report_dir,
         "--backend": backend, "--defects": defects, "--policy": policy, "--seed": seed,
-        "--load-workers": load_workers, "--identities": identities,
+        "--load-workers": load_workers, "--identities": identities, "--target": target,
     }
     args += [item for flag, value in flags.items() if value is not None for item in (flag, str(value))]
     args += [item for host in allow_host or [] for item in ("--allow-host", host)]

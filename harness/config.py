@@ -37,6 +37,8 @@ class HarnessConfig(BaseModel):
     platform: PlatformName = PlatformName.LOCAL
     target_url: str | None = Field(None, description="URL of an already running system (platform external)")
     openapi_url: str | None = Field(None, description="the target's OpenAPI: an http(s) URL, a file:// URL or a file path")
+    target: Path | None = Field(None, description="target file: a system you run, described in one YAML "
+                                "(base_url, openapi, login, identities, claims, hints)")
     identities_file: Path | None = Field(None, description="YAML/JSON file with the target's test identities")
     profile: str = Field("smoke", pattern=r"^[A-Za-z0-9_.\-/]+$")
     report_dir: Path = Path("reports")
@@ -59,6 +61,13 @@ class HarnessConfig(BaseModel):
         if bad:
             raise ValueError(f"{bad[0]!r} is not KEY=VALUE (e.g. stages.0.rate=50)")
         return values
+
+    @field_validator("target")
+    @classmethod
+    def _target_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).expanduser().is_file():
+            raise ValueError(f"no target file at {value}; write one with `harness init --target-url URL`")
+        return Path(value).expanduser() if value is not None else None
 
     @field_validator("target_url")
     @classmethod

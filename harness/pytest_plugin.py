@@ -41,6 +41,8 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
     ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
     ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
+    ("--target", {"dest": "harness_target", "help": "target file: a system you run, in one YAML (base_url, "
+                  "openapi, login, identities, claims, hints); harness init writes one"}),
     ("--load-set", {"dest": "harness_load_overrides", "action": "append", "default": [],
                     "help": "override a load profile value, e.g. stages.0.rate=50 (repeatable)"}),
 ]
@@ -69,6 +71,7 @@ def _cli_layer(config: pytest.Config) -> dict[str, Any]:
         "seed": config.getoption("harness_seed"),
         "load_workers": config.getoption("harness_load_workers"),
         "identities_file": config.getoption("harness_identities_file"),
+        "target": config.getoption("harness_target"),
         "load_overrides": config.getoption("harness_load_overrides"),
     }
 
@@ -81,6 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
             harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
         # refuse a disallowed target (or OpenAPI URL) before any request is sent
         ensure_urls_allowed([harness_config.target_url, harness_config.openapi_url], harness_config.allow_hosts)
+        if harness_config.target is not None:  # the whole target file is validated before anything starts
+            from harness.platforms import target_from_config
+
+            target = target_from_config(harness_config)
+            ensure_urls_allowed([target.base_url, target.openapi_url], harness_config.allow_hosts)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = harness_config

@@ -70,7 +70,8 @@ class RunContext:
             run_id=self.run_id,
             trigger=detect_trigger(),
             environment=environment_info(),
-            target=TargetInfo(platform=config.platform.value, base_url=config.target_url, defects=config.defects),
+            target=TargetInfo(platform="external" if config.target or config.target_url else config.platform.value,
+                              base_url=config.target_url, defects=config.defects),
             profile=config.profile,
         )
         self.checks_by_test: dict[str, list[Check]] = defaultdict(list)

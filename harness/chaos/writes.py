@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from harness.login import LoginFailed, login
 from harness.platforms.base import Identity, Target
 from harness.safety import ensure_allowed
 
@@ -47,15 +48,16 @@ class _Sessions:
     def __init__(self, client: httpx.Client, target: Target) -> None:
         self._client = client
         self._target = target
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[str, dict[str, str]] = {}
 
     def headers(self, identity: Identity, *, renew: bool = False) -> dict[str, str]:
         if renew or identity.name not in self._tokens:
-            response = self._client.post(self._target.login_path,
-                                         json={"username": identity.username, "password": identity.password})
-            response.raise_for_status()
-            self._tokens[identity.name] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._tokens[identity.name]}"}
+            try:
+                credential = login(self._client.request, self._target.login, identity)
+            except LoginFailed as exc:
+                raise httpx.HTTPError(str(exc)) from None
+            self._tokens[identity.name] = credential.request_headers()
+        return self._tokens[identity.name]
 
 
 class WriteTracker:

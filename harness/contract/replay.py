@@ -49,12 +49,12 @@ class ReplayedStep:
 
 
 def login_token(target: Target, identity: Identity) -> str:
-    """An access token for ``identity`` from ``POST {login_path}``."""
+    """An access token for ``identity``, logged in the target's way (``Target.login``)."""
+    from harness.login import login
+
     ensure_allowed(target.base_url)
-    response = httpx.post(f"{target.base_url.rstrip('/')}{target.login_path}", timeout=10,
-                          json={"username": identity.username, "password": identity.password})
-    response.raise_for_status()
-    return str(response.json()["access_token"])
+    with httpx.Client(base_url=target.base_url.rstrip("/"), timeout=10) as client:
+        return login(client.request, target.login, identity).access
 
 
 def replay_curl(curl: str, *, token: str | None = None, timeout_s: float = 60) -> list[ReplayedStep]:

@@ -17,11 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from harness.load.profile import LoadProfile
-
-
-class Credentials(BaseModel):
-    username: str
-    password: str
+from harness.login import LoginSpec
+from harness.platforms.base import Identity
 
 
 class WorkerPlan(BaseModel):
@@ -29,8 +26,8 @@ class WorkerPlan(BaseModel):
 
     profile: LoadProfile
     base_url: str
-    login_path: str = "/auth/login"
-    identities: dict[str, Credentials] = {}
+    login: LoginSpec = LoginSpec()
+    identities: dict[str, Identity] = {}
     worker_index: int = 0
     workers: int = 1
     users: int = 1

@@ -23,7 +23,7 @@ import psutil
 from harness.errors import HarnessError, UsageError
 from harness.load import hdr
 from harness.load.plan import (
-    Credentials, WorkerPlan, log_file, ready_file, start_file, stop_file, summary_file,
+    WorkerPlan, log_file, ready_file, start_file, stop_file, summary_file,
 )
 from harness.load.profile import LoadProfile
 from harness.load.result import (
@@ -163,9 +163,8 @@ class LoadRun:
         """Start generator process ``index`` (plan on stdin). A hook: the chaos suite wraps it to put
         each worker in the undo log, so a killed harness never leaves load running."""
         plan = WorkerPlan(
-            profile=self.profile, base_url=self.target.base_url, login_path=self.target.login_path,
-            identities={name: Credentials(username=i.username, password=i.password)
-                        for name, i in self.target.identities.items() if name in self.profile.identity_names()},
+            profile=self.profile, base_url=self.target.base_url, login=self.target.login,
+            identities={name: i for name, i in self.target.identities.items() if name in self.profile.identity_names()},
             worker_index=index, workers=self.workers, users=self._users_per_worker(), out_dir=self.out_dir,
         )
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}

@@ -30,6 +30,8 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
+from json import dumps as _json_dumps  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -41,10 +43,14 @@ from locust.env import Environment  # noqa: E402
 from locust.event import EventHook  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
+import httpx  # noqa: E402
+
 from harness.load import hdr  # noqa: E402
 from harness.load.plan import WorkerPlan, ready_file, series_file, start_file, stop_file, summary_file  # noqa: E402
 from harness.load.profile import Operation  # noqa: E402
 from harness.load.schedule import SharedSchedule, arrival_tuples  # noqa: E402
+from harness.login import LoginFailed  # noqa: E402
+from harness.login import login as harness_login  # noqa: E402
 
 MAX_CAPTURED = 1000  # values kept per captured variable and identity
 MAX_TRACEBACKS = 5  # unexpected errors in a request are counted as errors; the first few are logged
@@ -180,7 +186,7 @@ class State:
     sent = 0  # arrivals handed to the HTTP client (open model); + dropped = scheduled
     allowed_users = 0  # closed model: how many users may run now
     done = Event()
-    tokens: dict[str, str] = {}
+    tokens: dict[str, dict[str, str]] = {}  # identity -> auth headers
     last_login: dict[str, float] = {}
     captures: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     next_user_index = 0
@@ -215,20 +221,46 @@ def _open_json(request: urllib.request.Request, timeout: float, attempts: int = 
     raise AssertionError("unreachable")
 
 
-def _post_json(url: str, body: dict[str, Any], timeout: float, attempts: int) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    return _open_json(request, timeout, attempts)
-
-
-def login(identity: str, attempts: int = SETUP_ATTEMPTS) -> str:
-    """A bearer token; before the run a "later" answer is retried, mid-run (``attempts=1``) it is not."""
+def _send_raw(method: str, path: str, *, attempts: int, json: Any = None, data: Any = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+    """One unmeasured request as an ``httpx.Response`` (what ``harness.login`` reads); "later" answers retried."""
     plan = State.plan
-    creds = plan.identities[identity]
-    reply = _post_json(plan.base_url.rstrip("/") + plan.login_path,
-                       {"username": creds.username, "password": creds.password}, plan.profile.timeout_s, attempts)
+    url = plan.base_url.rstrip("/") + path
+    all_headers = dict(headers or {})
+    body = None
+    if json is not None:
+        body, all_headers["Content-Type"] = _json_dumps(json).encode(), "application/json"
+    elif data is not None:
+        body, all_headers["Content-Type"] = urlencode(data).encode(), "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=plan.profile.timeout_s) as response:  # noqa: S310
+                status, reply_headers, content = response.status, list(response.headers.items()), response.read()
+        except urllib.error.HTTPError as exc:
+            status, reply_headers, content = exc.code, list(exc.headers.items()), exc.read()
+        if status not in SETUP_RETRY_STATUSES or attempt == attempts:
+            return httpx.Response(status, headers=reply_headers, content=content,
+                                  request=httpx.Request(method, url))
+        try:
+            wait = float(dict(reply_headers).get("Retry-After") or attempt * 0.5)
+        except ValueError:
+            wait = attempt * 0.5
+        time.sleep(min(max(wait, 0.1), SETUP_RETRY_CAP_S))
+    raise AssertionError("unreachable")
+
+
+def login(identity: str, attempts: int = SETUP_ATTEMPTS) -> dict[str, str]:
+    """The identity's auth headers, logged in the target's way (``harness.login``); before the run a "later"
+    answer is retried, mid-run (``attempts=1``) it is not."""
+    plan = State.plan
+    try:
+        credential = harness_login(lambda method, path, **kw: _send_raw(method, path, attempts=attempts, **kw),
+                                   plan.login, plan.identities[identity])
+    except LoginFailed as exc:
+        raise SetupError(str(exc)) from None
     State.last_login[identity] = time.time()
-    return str(reply["access_token"])
+    return credential.request_headers()
 
 
 def _fill(value: Any, seq: int) -> Any:
@@ -259,7 +291,7 @@ def _request_parts(op: Operation, seq: int, rng: random.Random) -> tuple[str, st
         path = path.format(seq=seq, **values)  # KeyError: nothing captured yet → counted as an error
     headers = dict(op.headers)
     if identity:
-        headers["Authorization"] = f"Bearer {State.tokens[identity]}"
+        headers.update(State.tokens[identity])
     return identity, path, headers
 
 
@@ -450,7 +482,7 @@ def run(plan: WorkerPlan) -> None:
         State.tokens[identity] = login(identity)
     for op in plan.profile.setup:  # once per identity, not measured (e.g. create something to read)
         for identity in op.identities or [""]:
-            headers = {"Authorization": f"Bearer {State.tokens[identity]}"} if identity else {}
+            headers = dict(State.tokens[identity]) if identity else {}
             request = urllib.request.Request(
                 plan.base_url.rstrip("/") + op.path, method=op.method,
                 data=json.dumps(_fill(op.json_body, 0)).encode() if op.json_body is not None else None,

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from harness.config import HarnessConfig, PlatformName
-from harness.errors import PlatformError, UsageError
+from harness.errors import PlatformError, UsageError, invalid_input
 from harness.platforms.base import ExternalPlatform, Identity, Platform, Target
+from harness.targetfile import load_target
 
 
 def load_identities(path: Path) -> dict[str, Identity]:
@@ -27,28 +29,45 @@ def load_identities(path: Path) -> dict[str, Identity]:
         raise UsageError(f"{path}: cannot parse identities ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: identities are a mapping of name -> {{username, password, tenant, role}}")
-    try:
-        return {name: Identity(name=name, **fields) for name, fields in data.items()}
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: bad identity ({str(exc).splitlines()[0]}); each needs username, password, tenant, role") from None
+    out = {}
+    for name, fields in data.items():
+        if not isinstance(fields, dict):
+            raise UsageError(f"{path}: {name}: expected a mapping like {{username: ..., password: ...}}")
+        try:
+            out[name] = Identity(name=name, **fields)
+        except ValidationError as exc:
+            raise invalid_input(str(path), exc, prefix=f"{name}.") from None
+    return out
+
+
+def target_from_config(config: HarnessConfig) -> Target:
+    """The external target: the target file (if any), then --target-url / --openapi-url / --identities on top."""
+    if config.target is not None:
+        target, _ = load_target(config.target)
+    elif config.target_url:
+        base = config.target_url.rstrip("/")
+        target = Target(base_url=base, openapi_url=f"{base}/openapi.json", metrics_url=f"{base}/metrics")
+    else:
+        raise UsageError("platform external needs --target FILE or --target-url URL (the running system)")
+    updates: dict = {}
+    if config.target_url:
+        base = config.target_url.rstrip("/")
+        updates["base_url"] = base
+        if config.target is None or target.openapi_url == f"{target.base_url}/openapi.json":
+            updates["openapi_url"] = f"{base}/openapi.json"
+    if config.openapi_url:
+        updates["openapi_url"] = config.openapi_url
+    if config.identities_file:
+        updates["identities"] = load_identities(config.identities_file)
+    return target.model_copy(update=updates) if updates else target
 
 
 def make_platform(
     config: HarnessConfig, *, log_dir: Path | None = None, env: dict[str, str] | None = None
 ) -> Platform:
     """The platform the configuration asks for, not yet started (``env``: extra refsys environment)."""
-    if config.platform == PlatformName.EXTERNAL or config.target_url:
-        if not config.target_url:
-            raise UsageError("platform external needs --target-url (the base URL of the running system)")
-        identities = load_identities(config.identities_file) if config.identities_file else {}
-        base = config.target_url.rstrip("/")
-        target = Target(
-            base_url=base,
-            openapi_url=config.openapi_url or f"{base}/openapi.json",
-            metrics_url=f"{base}/metrics",
-            identities=identities,
-        )
-        return ExternalPlatform(target)
+    if config.platform == PlatformName.EXTERNAL or config.target_url or config.target:
+        return ExternalPlatform(target_from_config(config))
     if config.platform == PlatformName.LOCAL:
         try:
             from harness.platforms.local.platform import LocalPlatform

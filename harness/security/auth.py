@@ -1,44 +1,28 @@
-"""Logging in as the target's identities: bearer tokens (``login_path``) and cookie sessions.
+"""Logging in as the target's identities (``Target.login``, see ``harness.login``) and cookie sessions.
 
 The harness never invents users: every identity comes from ``Target.identities`` (the platform,
-or the user's ``--identities`` file). Tokens are cached per identity for the whole probe run.
+the target file, or the user's ``--identities`` file). Credentials are cached per identity for the
+whole probe run.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from harness.login import (
+    Credential, LoginFailed, LoginSpec, csrf_header_name, present, response_cookies,
+)
+from harness.login import login as shared_login
 from harness.platforms.base import Identity, Target
 from harness.security.client import ProbeClient
 from harness.security.spec import ApiSpec, Operation
 
-TOKEN_KEYS = ("access_token", "token", "id_token", "jwt")
-
-
-class LoginFailed(RuntimeError):
-    """An identity could not log in: probes that need it become not_applicable with this reason."""
-
-
-@dataclass
-class Tokens:
-    access: str
-    refresh: str | None
-    expires_in: float | None
-    raw: dict[str, Any] = field(default_factory=dict)
-    obtained_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def stale(self) -> bool:
-        """Close enough to expiry that a probe could see a 401 for the wrong reason."""
-        if not self.expires_in:
-            return False
-        return time.monotonic() >= self.obtained_at + max(self.expires_in - 1.0, self.expires_in * 0.5)
+Tokens = Credential  # the name probes used before credentials could be cookies or named headers
 
 
 @dataclass
@@ -54,19 +38,11 @@ class CookieSession:
 
 
 def login_payload(identity: Identity) -> dict[str, str]:
-    return {"username": identity.username, "password": identity.password}
+    return {"username": identity.username or "", "password": identity.password or ""}
 
 
-def login(client: ProbeClient, login_path: str, identity: Identity) -> Tokens:
-    response = client.post(login_path, json=login_payload(identity))
-    if response.status_code != 200:
-        raise LoginFailed(f"login as {identity.name} ({identity.username}) at {login_path} answered "
-                          f"{response.status_code}; check the identities file and Target.login_path")
-    body = response.json()
-    access = next((body[k] for k in TOKEN_KEYS if isinstance(body.get(k), str)), None)
-    if not access:
-        raise LoginFailed(f"login response of {login_path} has none of {TOKEN_KEYS}; cannot get a bearer token")
-    return Tokens(access=access, refresh=body.get("refresh_token"), expires_in=body.get("expires_in"), raw=body)
+def login(client: ProbeClient, spec: LoginSpec, identity: Identity) -> Credential:
+    return shared_login(client.request, spec, identity)
 
 
 def session_login_operation(spec: ApiSpec, login_path: str) -> Operation | None:
@@ -80,48 +56,75 @@ def session_login_operation(spec: ApiSpec, login_path: str) -> Operation | None:
     return None
 
 
+def session_from(response: httpx.Response) -> CookieSession:
+    cookies = response_cookies(response)
+    body = response.json() if "json" in response.headers.get("content-type", "") else {}
+    body = body if isinstance(body, dict) else {}
+    csrf_cookie = next((name for name in cookies if "csrf" in name.lower() or "xsrf" in name.lower()), None)
+    csrf_header = csrf_header_name(cookies, body) if csrf_cookie else None
+    return CookieSession(cookies=cookies, body=body, csrf_cookie=csrf_cookie, csrf_header=csrf_header)
+
+
 def session_login(client: ProbeClient, op: Operation, identity: Identity) -> CookieSession:
     response = client.post(op.path, json=login_payload(identity))
     if response.status_code not in (200, 201, 204):
         raise LoginFailed(f"cookie login as {identity.name} at {op.path} answered {response.status_code}")
-    cookies = {c.name: c.value for c in httpx.Cookies(response.cookies).jar}
-    if not cookies:  # httpx drops Secure cookies on http:// — read Set-Cookie directly
-        for header in response.headers.get_list("set-cookie"):
-            name, _, rest = header.partition("=")
-            cookies[name.strip()] = rest.split(";", 1)[0]
-    body = response.json() if "json" in response.headers.get("content-type", "") else {}
-    csrf_cookie = next((name for name in cookies if "csrf" in name.lower() or "xsrf" in name.lower()), None)
-    csrf_header = next((v for k, v in body.items() if "csrf" in k.lower() and "header" in k.lower()
-                        and isinstance(v, str)), None)
-    if csrf_cookie and not csrf_header:
-        csrf_header = "X-XSRF-Token" if "xsrf" in csrf_cookie.lower() else "X-CSRF-Token"
-    return CookieSession(cookies=cookies, body=body, csrf_cookie=csrf_cookie, csrf_header=csrf_header)
+    return session_from(response)
 
 
 class Identities:
-    """Target identities with cached bearer tokens, and helpers to pick them by role and tenant."""
+    """Target identities with cached credentials, and helpers to pick them by role and scope."""
 
     def __init__(self, client: ProbeClient, target: Target) -> None:
         self.client = client
         self.target = target
-        self._tokens: dict[str, Tokens] = {}
+        self._tokens: dict[str, Credential] = {}
+        self.issued: list[tuple[str, Credential]] = []  # every credential obtained (kept for expiry replay)
 
     @property
     def all(self) -> list[Identity]:
         return list(self.target.identities.values())
 
-    def tokens(self, identity: Identity) -> Tokens:
+    @property
+    def cookie_login(self) -> bool:
+        """The target's login hands out a session cookie (not a token): its requests are cookie-authenticated."""
+        for identity in self.logging_in():
+            try:
+                return self.tokens(identity).kind == "cookie"
+            except LoginFailed:
+                continue
+        return False
+
+    def logging_in(self) -> list[Identity]:
+        return [i for i in self.all if i.logs_in]
+
+    def tokens(self, identity: Identity) -> Credential:
         cached = self._tokens.get(identity.name)
         if cached is None or cached.stale:
-            self._tokens[identity.name] = login(self.client, self.target.login_path, identity)
+            self._tokens[identity.name] = self.fresh_tokens(identity)
         return self._tokens[identity.name]
 
-    def fresh_tokens(self, identity: Identity) -> Tokens:
+    def fresh_tokens(self, identity: Identity) -> Credential:
         """A new login (for tests that revoke or expire what they hold)."""
-        return login(self.client, self.target.login_path, identity)
+        credential = login(self.client, self.target.login, identity)
+        self.issued.append((identity.name, credential))
+        return credential
+
+    def forget(self, identity: Identity) -> None:
+        """Drop a cached credential (the probe changed or revoked it)."""
+        self._tokens.pop(identity.name, None)
 
     def bearer(self, identity: Identity) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens(identity).access}"}
+        """The headers that authenticate ``identity`` (a bearer or named header, or a Cookie header)."""
+        return self.tokens(identity).request_headers()
+
+    auth_headers = bearer
+
+    def with_token(self, token: str | None) -> dict[str, str]:
+        """Headers presenting a raw (possibly forged) token the way this target expects tokens."""
+        if token is None:
+            return {}
+        return present(self.target.login, token, came_from=self.target.login.token).request_headers()
 
     def users(self) -> list[Identity]:
         return [i for i in self.all if not is_admin(i)]
@@ -130,25 +133,25 @@ class Identities:
         return [i for i in self.all if is_admin(i)]
 
     def bola_cast(self) -> tuple[Identity, list[Identity]] | None:
-        """The BOLA owner and its attackers: a user and an admin of another tenant, another user of its own.
+        """The BOLA owner and its attackers: a user and an admin of another scope, another user of its own.
 
-        The owner is the first non-admin with a non-admin attacker, preferring one with another tenant's
-        user. A second user of the owner's tenant is an attacker only when the identities list one: supply
-        it when users must not see each other's objects (leave it out if objects are shared in a tenant).
+        The owner is the first non-admin with a non-admin attacker, preferring one of another scope (tenant,
+        or - without tenants - simply another identity). A second user of the owner's tenant is an attacker
+        only when the identities list one: supply it when users must not see each other's objects.
         """
         users = self.users()
-        for require_other_tenant in (True, False):
+        for require_other_scope in (True, False):
             for owner in users:
-                other_tenant = [i for i in users if i.tenant != owner.tenant][:1]
-                same_tenant = [i for i in users if i.tenant == owner.tenant and i.name != owner.name][:1]
-                if other_tenant if require_other_tenant else same_tenant:
-                    other_admin = [i for i in self.admins() if i.tenant != owner.tenant][:1]
-                    return owner, other_tenant + other_admin + same_tenant
+                other_scope = [i for i in users if i.scope != owner.scope][:1]
+                same_scope = [i for i in users if i.scope == owner.scope and i.name != owner.name][:1]
+                if other_scope if require_other_scope else same_scope:
+                    other_admin = [i for i in self.admins() if i.scope != owner.scope][:1]
+                    return owner, other_scope + other_admin + same_scope
         return None
 
 
 def is_admin(identity: Identity) -> bool:
-    return identity.role.lower() in {"admin", "administrator", "superuser", "owner"}
+    return identity.is_admin
 
 
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], str] | None:

@@ -63,7 +63,7 @@ def probe_operation(ctx: ProbeContext) -> Operation | None:
 
 
 def _with_token(ctx: ProbeContext, op: Operation, token: str | None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    headers = ctx.identities.with_token(token)
     return ctx.client.request(op.method, ctx.url(op), headers=headers)
 
 
@@ -269,7 +269,7 @@ def logout_revokes(ctx: ProbeContext, probe_op: Operation, refresh_op: Operation
     if op is None:
         return LOGOUT.not_applicable("no bearer logout operation in the spec")
     tokens = ctx.identities.fresh_tokens(identity)
-    out = ctx.client.post(op.path, headers={"Authorization": f"Bearer {tokens.access}"})
+    out = ctx.client.post(op.path, headers=ctx.identities.with_token(tokens.access))
     if not out.is_success:
         return LOGOUT.skipped(f"logout answered {out.status_code}", location=op.key,
                               evidence=Evidence(samples=[sample(out)]))
