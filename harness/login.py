@@ -136,7 +136,8 @@ class Credential:
         """Close enough to expiry that a probe could see a 401 for the wrong reason."""
         if not self.expires_in:
             return False
-        return time.monotonic() >= self.obtained_at + max(self.expires_in - 1.0, self.expires_in * 0.5)
+        margin = max(2.0, self.expires_in * 0.1)  # an exp rounded down to the second, clocks a little apart
+        return time.monotonic() >= self.obtained_at + max(self.expires_in - margin, self.expires_in * 0.5)
 
     def request_headers(self) -> dict[str, str]:
         """Headers for one request: the credential, its cookies as a Cookie header, and a double-submit

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.model import Evidence, Severity, Status
+from harness.security.client import current_log
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,15 @@ class Rule:
     cwe: tuple[str, ...]
     help: str  # what a good answer looks like and how to fix it
     category: str = "security"
+    measures_throttling: bool = False  # its evidence *is* 429s (rate limit, brute force): never made inconclusive
 
     def outcome(self, status: Status, message: str = "", *, location: str = "", parameter: str = "",
                 evidence: Evidence | None = None, severity: Severity | None = None) -> Outcome:
+        log = current_log()
+        throttled, answers = log.since_last_outcome() if log is not None else (0, 0)
         return Outcome(rule=self, status=status, message=message, location=location, parameter=parameter,
-                       evidence=evidence or Evidence(), severity=severity or self.severity)
+                       evidence=evidence or Evidence(), severity=severity or self.severity, throttled=throttled,
+                       answers=answers)
 
     def passed(self, message: str = "", **kwargs: object) -> Outcome:
         return self.outcome(Status.PASS, message, **kwargs)  # type: ignore[arg-type]
@@ -56,10 +61,26 @@ class Outcome:
     parameter: str = ""
     evidence: Evidence = field(default_factory=Evidence)
     severity: Severity = Severity.MEDIUM
+    throttled: int = 0  # answers this outcome rests on that were 429/503
+    answers: int = 0  # answers this outcome rests on
 
     @property
     def id(self) -> str:
         return self.rule.id
+
+    def judged_on_throttling(self) -> Outcome:
+        """Throttling is a state, not a verdict: a pass (or "could not") that met a 429/503, or a failure
+        that rests on nothing else, becomes inconclusive and says why."""
+        if self.rule.measures_throttling or not self.throttled:
+            return self
+        undecided = self.status in (Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE)
+        only_throttled = self.status == Status.FAIL and self.throttled >= self.answers
+        if undecided or only_throttled:
+            self.evidence.measured["throttled_answers"] = f"{self.throttled} of {self.answers}"
+            self.message = (f"throttled: {self.throttled} of {self.answers} answers were 429/503, so this proves "
+                            f"nothing (was: {self.status.value}{': ' + self.message if self.message else ''})")
+            self.status = Status.INCONCLUSIVE
+        return self
 
     @property
     def failed(self) -> bool:
@@ -70,11 +91,12 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(id: str, title: str, severity: Severity, owasp: str | tuple[str, ...], cwe: str | tuple[str, ...],
-         help: str, category: str = "security") -> Rule:
+         help: str, category: str = "security", measures_throttling: bool = False) -> Rule:
     """Declare (once) and register a rule; probe modules call this at import time."""
     owasp_t = (owasp,) if isinstance(owasp, str) else owasp
     cwe_t = (cwe,) if isinstance(cwe, str) else cwe
-    declared = Rule(id=id, title=title, severity=severity, owasp=owasp_t, cwe=cwe_t, help=help, category=category)
+    declared = Rule(id=id, title=title, severity=severity, owasp=owasp_t, cwe=cwe_t, help=help, category=category,
+                    measures_throttling=measures_throttling)
     RULES[id] = declared
     return declared
 

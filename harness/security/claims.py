@@ -47,7 +47,7 @@ class SecurityClaims(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rate_limit: RateLimitClaim | None = None
-    login_attempts: LoginAttemptsClaim = Field(default_factory=LoginAttemptsClaim)
+    login_attempts: LoginAttemptsClaim | None = None
 
 
 def load_claims(paths: list[Path] | None = None, overrides: dict[str, Any] | None = None) -> SecurityClaims:

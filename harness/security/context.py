@@ -18,6 +18,9 @@ from harness.safety import ensure_allowed
 from harness.security.auth import Identities
 from harness.security.claims import SecurityClaims, load_claims
 from harness.security.client import ProbeClient
+from harness.security.learn import (
+    Knowledge, Producer, body_from_shapes, id_from_location, id_of, learn, objects_in,
+)
 from harness.security.spec import ApiSpec, Operation, save_pretty
 
 
@@ -30,10 +33,14 @@ class Budget:
 
     max_wait_s: float = 15.0
     time_based_delay_s: float = 1.5  # injected sleep for time-based SQLi differentials
+    throttle_wait_s: float = 10.0  # longest single Retry-After a probe waits out before calling it throttled
+    throttle_total_s: float = 60.0  # all such waits together, per probe run
 
     @classmethod
     def for_profile(cls, profile: str) -> Budget:
-        return cls(max_wait_s=180.0) if profile in {"full", "nightly", "soak"} else cls()
+        if profile in {"full", "nightly", "soak"}:
+            return cls(max_wait_s=180.0, throttle_wait_s=65.0, throttle_total_s=300.0)
+        return cls()
 
 
 def _fetch_document(client: ProbeClient, url: str) -> dict[str, Any]:
@@ -65,6 +72,7 @@ class ProbeContext:
     spec_path: Path | None = None
     spec_lines: dict[str, int] = field(default_factory=dict)
     created: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # op key -> [(owner name, id)]
+    knowledge: Knowledge = field(default_factory=Knowledge)  # what the spec did not say, learned from answers
 
     @classmethod
     def open(cls, target: Target, *, allow_hosts: list[str] | None = None, run_dir: Path | None = None,
@@ -79,7 +87,9 @@ class ProbeContext:
         is_http = spec_url.startswith(("http://", "https://"))
         if is_http:
             ensure_allowed(spec_url, allow_hosts or [])
-        client = ProbeClient(target.base_url, allow_hosts=allow_hosts or [], max_requests=max_requests)
+        budget = Budget.for_profile(profile)
+        client = ProbeClient(target.base_url, allow_hosts=allow_hosts or [], max_requests=max_requests,
+                             max_retry_after_s=budget.throttle_wait_s, max_total_wait_s=budget.throttle_total_s)
         try:
             document = _fetch_document(client, spec_url) if is_http else _read_document(spec_url)
             spec = ApiSpec(document)
@@ -88,11 +98,14 @@ class ProbeContext:
             raise UsageError(f"cannot load the OpenAPI spec from {spec_url} ({str(exc).splitlines()[0]}); the "
                              "security suite works from the spec: pass --openapi-url") from None
         spec_path, lines = save_pretty(document, run_dir) if run_dir else (None, {})
-        if claims is None:
-            claims = load_claims(overrides=target.extra.get("claims"))
-        return cls(target=target, client=client, spec=spec, identities=Identities(client, target), claims=claims,
-                   budget=Budget.for_profile(profile), policy=policy or SecurityPolicy(), spec_path=spec_path,
-                   spec_lines=lines)
+        if claims is None:  # the refsys' claims files only for the refsys; anyone else's come from its target
+            defaults = None if target.extra.get("platform") == "local" else []
+            claims = load_claims(defaults, overrides=target.extra.get("claims"))
+        ctx = cls(target=target, client=client, spec=spec, identities=Identities(client, target), claims=claims,
+                  budget=budget, policy=policy or SecurityPolicy(), spec_path=spec_path,
+                  spec_lines=lines)
+        learn(ctx)
+        return ctx
 
     def close(self) -> None:
         self.client.close()
@@ -112,38 +125,87 @@ class ProbeContext:
         """Send ``op`` as ``identity`` (bearer), with the example body unless ``json`` is given."""
         all_headers = dict(self.identities.bearer(identity) if identity else {})
         all_headers.update(headers or {})
-        body = self.spec.example_body(op) if json is ... else json
+        body = self.body_for(op) if json is ... else json
         send_json = {} if body is None or op.method in {"GET", "HEAD", "DELETE"} and json is ... else {"json": body}
-        return self.client.request(op.method, self.url(op, path_values), params=params, headers=all_headers,
-                                   **send_json, **kwargs)
+        response = self.client.request(op.method, self.url(op, path_values), params=params, headers=all_headers,
+                                       **send_json, **kwargs)
+        if identity is not None and response.status_code == 401 and identity.logs_in and not headers:
+            self.identities.forget(identity)  # a login lost on the way (expired, revoked): log in again, once
+            all_headers = {**self.identities.bearer(identity), **(headers or {})}
+            response = self.client.request(op.method, self.url(op, path_values), params=params,
+                                           headers=all_headers, **send_json, **kwargs)
+        return response
+
+    def authenticated(self, op: Operation) -> bool:
+        """Sent with the identity's credential: declared (bearer, OAuth2, API key) or learned (401 without)."""
+        return self.spec.uses_bearer(op) or self.knowledge.needs_auth.get(op.key, False)
 
     def bearer_operations(self) -> list[Operation]:
-        return [op for op in self.spec.operations if self.spec.uses_bearer(op)]
+        """Operations that need the identities' credential (the name predates cookie and API-key targets)."""
+        return [op for op in self.spec.operations if self.authenticated(op)]
 
-    def object_id(self, owner: Identity, collection: Operation) -> str | None:
-        """Create one object through ``collection`` (a POST) as ``owner`` and return its id."""
+    def body_for(self, op: Operation) -> dict[str, Any] | None:
+        """What to send: a body that worked before, the spec's example, else a shape learned from answers."""
+        if op.key in self.knowledge.bodies:
+            return dict(self.knowledge.bodies[op.key])
+        declared = self.spec.example_body(op)
+        if declared:
+            return declared
+        if op.method in {"POST", "PUT", "PATCH"}:
+            learned = body_from_shapes(self, op)
+            if learned:
+                self.knowledge.add(op.key, "request body " + ", ".join(sorted(learned)), "learned",
+                                   "fields of the objects its collection answers with")
+                self.knowledge.bodies[op.key] = learned
+                return dict(learned)
+        return declared
+
+    def object_id(self, owner: Identity, collection: Operation, param: str = "id") -> str | None:
+        """Create one object through ``collection`` (a POST) as ``owner``; its id from the answer or ``Location``."""
         response = self.call(collection, owner)
-        if response.status_code not in (200, 201) or "json" not in response.headers.get("content-type", ""):
+        if response.status_code not in (200, 201, 202):
             return None
-        body = response.json()
-        object_id = body.get("id") if isinstance(body, dict) else None
-        if object_id is not None:
-            self.created.setdefault(collection.key, []).append((owner.name, str(object_id)))
-        return str(object_id) if object_id is not None else None
+        found = id_of(objects_in(response)[0], param) if objects_in(response) else None
+        source = f"body:{found[0]}" if found else None
+        object_id = found[1] if found else None
+        if object_id is None and id_from_location(response):
+            object_id, source = id_from_location(response), "Location header"
+        if object_id is None:
+            return None
+        if source and not any(f.subject == collection.key and "creates" in f.fact for f in self.knowledge.facts):
+            declared = "declared" if source == "body:id" else "learned"
+            self.knowledge.add(collection.key, f"creates objects (id from {source})", declared,
+                               f"{response.status_code} as {owner.name}")
+        self.created.setdefault(collection.key, []).append((owner.name, object_id))
+        return object_id
+
+    def producer(self, op: Operation) -> Producer | None:
+        return self.knowledge.producers.get(op.key)
 
     def item_operations(self, collection: Operation) -> list[Operation]:
-        """``/things/{id}`` operations under a ``POST /things`` collection."""
-        prefix = collection.path.rstrip("/") + "/{"
-        return [op for op in self.spec.operations if op.path.startswith(prefix) and op.path.count("{") == 1
+        """``/things/{id}`` operations whose objects ``collection`` (a POST) creates."""
+        return [op for op in self.spec.operations if (p := self.producer(op)) is not None and p.create is collection
                 and op.path.endswith("}")]
 
     def collections(self) -> list[Operation]:
-        """POST operations that create an object addressable at ``<path>/{id}``."""
-        return [op for op in self.bearer_operations() if op.method == "POST" and self.item_operations(op)]
+        """POST operations that create objects addressable at ``<path>/{id}``."""
+        found: list[Operation] = []
+        for producer in self.knowledge.producers.values():
+            create = producer.create
+            if create is not None and create not in found and (self.authenticated(create) or
+                                                               self.authenticated_items(create)):
+                found.append(create)
+        return found
+
+    def authenticated_items(self, collection: Operation) -> bool:
+        return any(self.authenticated(op) for op in self.item_operations(collection))
 
     def collection_for(self, op: Operation) -> Operation | None:
         """The ``POST /things`` whose objects ``op`` addresses: ``/things/{id}``, also under a prefix
         (``/admin/things/{id}``)."""
+        producer = self.producer(op)
+        if producer is not None and producer.create is not None:
+            return producer.create
         if not op.path_params:
             return None
         item = "/{" + op.path_params[-1].name + "}"

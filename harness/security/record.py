@@ -28,7 +28,7 @@ def record_outcomes(outcomes: Iterable[Outcome], record_check: Callable[..., Che
     checks = []
     known = {f.fingerprint for f in suite.findings}
     for outcome in outcomes:
-        outcome, is_finding = apply_rules(outcome, rules or {})
+        outcome, is_finding = apply_rules(outcome.judged_on_throttling(), rules or {})
         where = " ".join(part for part in (outcome.location, outcome.parameter) if part)
         checks.append(record_check(
             id=outcome.id, title=outcome.rule.title + (f" ({where})" if where else ""), status=outcome.status,

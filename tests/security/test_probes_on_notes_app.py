@@ -6,7 +6,7 @@ import pytest
 
 from harness.security.catalog import Outcome
 from harness.security.context import Budget, ProbeContext
-from harness.security.probes import authz, cookies, cors, csrf, headers, injection, jwt, ratelimit, resources, ssrf
+from harness.security.probes import authz, cookies, cors, csrf, headers, injection, jwt, login, ratelimit, resources, ssrf
 from tests.security.notes_app import make_app, serve, target_for
 
 Group = Callable[[ProbeContext], list[Outcome]]
@@ -37,7 +37,7 @@ def failed(outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 
 def bruteforce(ctx: ProbeContext) -> list[Outcome]:
-    return [jwt.bruteforce(ctx)]
+    return [login.bruteforce(ctx)]
 
 
 def ratelimit_without_window(ctx: ProbeContext) -> list[Outcome]:

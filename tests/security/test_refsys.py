@@ -18,7 +18,7 @@ from harness.platforms.base import Target
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
 from harness.security.probes import GROUPS
-from harness.security.probes.jwt import bruteforce
+from harness.security.probes.login import bruteforce
 
 pytestmark = pytest.mark.integration  # each test one platform start and the whole suite: ~20-35 s
 

@@ -6,12 +6,17 @@ from harness.security.probes import (  # noqa: F401
     cors,
     csrf,
     errors,
+    exposure,
     headers,
     injection,
     jwt,
+    login,
+    privilege,
     ratelimit,
+    redos,
     resources,
     ssrf,
+    tokens,
 )
 
 GROUPS = {
@@ -21,6 +26,9 @@ GROUPS = {
     "csrf": csrf.run,
     "injection": injection.run,
     "jwt": jwt.run,
+    "login": login.run,
+    "tokens": tokens.run,
+    "redos": redos.run,
     "authz": authz.run,
     "resources": resources.run,
     "ssrf": ssrf.run,

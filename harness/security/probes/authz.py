@@ -1,17 +1,20 @@
-"""The authorization matrix from the spec and the identities: BOLA, BFLA, mass assignment, data exposure.
+"""The authorization matrix from the spec and the identities: BOLA and the matrix (``privilege.py`` has BFLA
+and mass assignment, ``exposure.py`` data exposure).
 
-Objects are created through the API's own ``POST /things`` operations by one user (the owner); the
-attackers - a user and an admin of another tenant, and another user of the owner's tenant when the
-identities provide one - then try every ``/things/{id}`` operation on them: reads on one object, each
-write (PUT/PATCH/DELETE) on a fresh throwaway object per attacker. Admin operations (``/admin`` in the
-path, an ``admin`` tag) are called as every non-admin identity.
+Objects come from their producers (``learn.py``): created through the API's own ``POST /things`` by one
+user (the owner) - the id read from the answer under any name or from ``Location`` - or, for user-named
+resources (``/users/{username}``, ``/users/{username}/email``), the owner's own name. The attackers - a
+user of another scope (tenant, or simply another identity when there are no tenants), an admin of another
+tenant, and another user of the owner's tenant when the identities provide one - then try every item
+operation: reads on one object, each write (PUT/PATCH/DELETE) on a fresh throwaway object per attacker.
+A write on a user-named resource sends the owner's *current* value back (its e-mail, its password), so a
+broken check is proven without taking the identity away; DELETE of a user-named resource is never sent.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import httpx
 
@@ -21,73 +24,95 @@ from harness.security.auth import LoginFailed
 from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.learn import (
+    CREDENTIAL_SEGMENT, Producer, changes_credentials, id_of, is_logout, objects_in, user_path_values,
+)
 from harness.security.spec import STATE_CHANGING, Operation
 
 BOLA = rule("security.authz.bola", "Users cannot touch other users' or tenants' objects", Severity.CRITICAL,
             "API1:2023", "CWE-639", "Check the caller owns (or shares a tenant with) the object on every read, update "
             "and delete; answer 404 for objects of other tenants.")
-BFLA = rule("security.authz.bfla", "Admin operations are refused to non-admins", Severity.CRITICAL, "API5:2023",
-            "CWE-285", "Enforce the role on every admin operation (deny by default); check method swaps too.")
-MASS = rule("security.authz.mass_assignment", "Clients cannot set privileged fields (role, tenant, owner)",
-            Severity.HIGH, "API3:2023", "CWE-915", "Bind request bodies to an explicit schema that forbids extra "
-            "fields (additionalProperties: false) and never copy role/tenant/owner from the client.")
 MATRIX = rule("security.authz.matrix", "Authorization matrix (every bearer operation x every identity) recorded",
               Severity.INFO, "API1:2023", "CWE-285", "Read authz-matrix.json in the run folder: each cell is the "
               "status an identity got; compare it with the access policy you intend.")
-EXPOSURE = rule("security.authz.data_exposure", "Responses carry only documented fields and no secrets",
-                Severity.HIGH, "API3:2023", ("CWE-213", "CWE-359"), "Serialize responses through the documented "
-                "schema; never return password hashes, internal notes or other users' e-mail addresses.")
-
-PRIVILEGED_FIELDS = {"role": "admin", "is_admin": True, "tenant_id": "harness-other-tenant",
-                     "tenant": "harness-other-tenant", "owner_id": "harness-other-owner", "user_id": "harness-other-user"}
-SECRET_VALUE = re.compile(r"^\$(2[aby]|argon2(id|i|d)?|pbkdf2[-_]sha\d+|scrypt|6)\$|^pbkdf2_sha\d+\$|^sha\d+\$")
-SECRET_KEYS = re.compile(r"(password|passwd|secret|hash|salt|api_key|private|internal)", re.I)
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 MAX_THROWAWAY_OBJECTS = 40  # objects one probe run creates for writes to act on (per BOLA / matrix pass)
 MAX_MATRIX_CELLS = 400  # operations x identities in the matrix
 
 
-def _admin_operations(ctx: ProbeContext) -> list[Operation]:
-    return [op for op in ctx.bearer_operations()
-            if "admin" in op.path.lower().split("/") or "admin" in [t.lower() for t in op.tags]]
-
-
 def run(ctx: ProbeContext) -> list[Outcome]:
+    from harness.security.probes import exposure, privilege
+
     outcomes: list[Outcome] = []
     seen: list[tuple[Identity, Operation, httpx.Response]] = []  # successful JSON responses, for data exposure
     try:
         outcomes += bola(ctx, seen)
-        outcomes += bfla(ctx)
-        outcomes += mass_assignment(ctx, seen)
-        outcomes.append(data_exposure(ctx, seen))
+        outcomes += privilege.bfla(ctx)
+        outcomes += privilege.mass_assignment(ctx, seen)
+        outcomes += exposure.data_exposure(ctx, seen)
         outcomes.append(matrix(ctx))
     except LoginFailed as exc:
         outcomes.append(BOLA.not_applicable(str(exc)))
     return outcomes
 
 
-def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
+def attack_cast(ctx: ProbeContext) -> tuple[Identity, list[Identity]] | None:
     cast = ctx.identities.bola_cast()
-    if cast is None:
-        return [BOLA.not_applicable("needs two non-admin identities of different tenants, or two of the same "
-                                    "tenant (see --identities)")]
+    if cast is None or not ctx.target.extra.get("objects_shared_within_tenant"):
+        return cast
     owner, attackers = cast
-    collections = ctx.collections()
-    if not collections:
-        return [BOLA.not_applicable("no POST /things with /things/{id} operations in the spec")]
+    others = [a for a in attackers if a.scope != owner.scope]
+    return (owner, others) if others else None
+
+
+def item_families(ctx: ProbeContext) -> list[tuple[Producer, list[Operation]]]:
+    """Authenticated item operations grouped by what produces their objects, reads first in each group."""
+    families: dict[int, tuple[Producer, list[Operation]]] = {}
+    for op in ctx.spec.operations:
+        producer = ctx.producer(op)
+        if producer is None or not ctx.authenticated(op) or "admin" in op.path.lower().split("/"):
+            continue
+        families.setdefault(id(producer), (producer, []))[1].append(op)
+    return [(p, sorted(ops, key=lambda op: (op.is_state_changing, op.path))) for p, ops in families.values()]
+
+
+def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
+    cast = attack_cast(ctx)
+    if cast is None:
+        return [BOLA.not_applicable("needs two non-admin identities of different tenants (or, without tenants, two "
+                                    "identities), or two of the same tenant (see the target file's identities)")]
+    owner, attackers = cast
+    families = item_families(ctx)
+    if not families:
+        return [BOLA.not_applicable("no operation on /things/{id} (or /users/{name}) whose objects the harness "
+                                    "can create, list or name")]
     outcomes = []
     throwaways = Throwaways(ctx, owner)
-    for collection in collections:
-        object_id = throwaways.create(collection)
-        if object_id is None:
-            outcomes.append(BOLA.skipped(f"could not create an object through {collection.key} as {owner.name}",
-                                         location=collection.key))
+    for producer, ops in families:
+        if producer.user_named:
+            outcomes += [_bola_user_named(ctx, op, producer, owner, attackers, seen) for op in ops]
             continue
-        reads_first = sorted(ctx.item_operations(collection), key=lambda op: op.is_state_changing)
-        for op in reads_first:
+        object_id = throwaways.create(producer.create) if producer.create is not None else None
+        if object_id is None:
+            object_id = _listed_id(ctx, producer, owner)
+        if object_id is None:
+            where = producer.create.key if producer.create is not None else f"GET {producer.collection}"
+            outcomes.append(BOLA.skipped(f"could not create or list an object of {producer.collection} as "
+                                         f"{owner.name}", location=where))
+            continue
+        for op in ops:
             outcomes.append(_bola_on(ctx, op, owner, attackers, object_id, throwaways, seen))
-        outcomes.append(_listing_isolation(ctx, collection, owner, attackers, object_id))
+        if producer.create is not None and ctx.authenticated(producer.create):
+            outcomes.append(_listing_isolation(ctx, producer.create, owner, attackers, object_id))
     return outcomes
+
+
+def _listed_id(ctx: ProbeContext, producer: Producer, owner: Identity) -> str | None:
+    """An object the owner's own listing shows (no way to create one): what the attackers then try."""
+    if producer.listing is None:
+        return None
+    listed = ctx.call(producer.listing, owner if ctx.authenticated(producer.listing) else None)
+    found = next((id_of(o, producer.param) for o in objects_in(listed) if listed.is_success), None)
+    return found[1] if found else None
 
 
 def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[Identity], shared_id: str,
@@ -128,7 +153,64 @@ def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[
 
 
 def relation(owner: Identity, other: Identity) -> str:
+    if other.tenant is None or owner.tenant is None:
+        return f"another identity, {other.role}"
     return f"{'same' if other.tenant == owner.tenant else 'other'} tenant {other.tenant}, {other.role}"
+
+
+def _bola_user_named(ctx: ProbeContext, op: Operation, producer: Producer, owner: Identity,
+                     attackers: list[Identity], seen: list) -> Outcome:
+    """Attackers on ``/users/{owner}`` and its sub-resources; a write sends the owner's current value back."""
+    values = user_path_values(ctx, op, owner)
+    if op.method == "DELETE":
+        return BOLA.skipped(f"{op.key} as another identity would delete {owner.name} if it were broken: not sent",
+                            location=op.key, parameter=producer.param)
+    body = _current_value_body(ctx, op, owner) if op.is_state_changing else None
+    if op.is_state_changing and body is None:
+        return BOLA.skipped(f"could not read {owner.name}'s current value to write it back", location=op.key,
+                            parameter=producer.param)
+    if op.method == "GET":
+        own = ctx.call(op, owner, path_values=values)
+        if own.is_success:
+            seen.append((owner, op, own))
+    leaks, tried, cells = [], [], {}
+    for attacker in attackers:
+        response = ctx.call(op, attacker, path_values=values, **({"json": body} if body is not None else {}))
+        cells[attacker.name] = response.status_code
+        tried.append(sample(response, f"{attacker.name} ({relation(owner, attacker)}) on {owner.name}'s {op.path}"))
+        if response.is_success:
+            leaks.append((attacker, response))
+    evidence = Evidence(measured={"owner": owner.name, "named": values, "status_by_attacker": cells,
+                                  "accepted_for": [a.name for a, _ in leaks],
+                                  "wrote_back_the_owners_own_value": body is not None}, samples=tried[:4])
+    if leaks:
+        attacker, response = leaks[0]
+        evidence.curl = curl(response)
+        return BOLA.failed(f"{attacker.name} ({relation(owner, attacker)}) got {response.status_code} on {op.method} "
+                           f"of {owner.name}'s own resource", location=op.key, parameter=producer.param,
+                           evidence=evidence)
+    return BOLA.passed(f"refused for {', '.join(a.name for a in attackers)}", location=op.key,
+                       parameter=producer.param, evidence=evidence)
+
+
+def _current_value_body(ctx: ProbeContext, op: Operation, owner: Identity) -> dict | None:
+    """``{field: the owner's current value}`` for ``PUT .../{name}/field`` (the password: the known one)."""
+    parent, _, field = op.path.rpartition("/")
+    if "{" in field:  # PUT /users/{name} itself: the owner's object as it is
+        field = ""
+    if field and CREDENTIAL_SEGMENT.search(field):
+        key = next(iter(ctx.body_for(op) or {}), None) or field
+        return {key: owner.password} if owner.password else None
+    getter = ctx.spec.find("GET", parent if field else op.path)
+    if getter is None:
+        return ctx.body_for(op)
+    current = ctx.call(getter, owner, path_values=user_path_values(ctx, getter, owner))
+    objects = objects_in(current) if current.is_success else []
+    if not objects:
+        return None
+    if not field:
+        return {k: v for k, v in objects[0].items() if not isinstance(v, (dict, list))}
+    return {field: objects[0][field]} if field in objects[0] else None
 
 
 class Throwaways:
@@ -156,7 +238,8 @@ def matrix(ctx: ProbeContext) -> Outcome:
 
     Reads use an object of the BOLA owner; a write on ``/things/{id}`` gets a fresh object of the owner
     per identity (so one identity's delete cannot change the next one's cell). Logout is left out: it
-    would revoke the tokens the other probes use.
+    would revoke the tokens the other probes use, and so would operations that change an identity's credentials
+    or delete it (``learn.changes_credentials``).
     """
     cast = ctx.identities.bola_cast()
     owner = cast[0] if cast else next(iter(ctx.identities.users() or ctx.identities.all), None)
@@ -167,7 +250,7 @@ def matrix(ctx: ProbeContext) -> Outcome:
         key.split(" ", 1)[1]: next(object_id for name, object_id in created if name == owner.name)
         for key, created in ctx.created.items() if any(name == owner.name for name, _ in created)}
     table: dict[str, dict[str, int | str]] = {}
-    operations = [op for op in ctx.bearer_operations() if "logout" not in op.path.lower()]
+    operations = [op for op in ctx.bearer_operations() if not is_logout(op) and not changes_credentials(op)]
     left_out = [op.key for op in operations[MAX_MATRIX_CELLS // max(1, len(ctx.identities.all)):]]
     for op in operations[:len(operations) - len(left_out)]:
         collection = ctx.collection_for(op) if op.path_params else None
@@ -198,6 +281,8 @@ def matrix(ctx: ProbeContext) -> Outcome:
 def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity, attackers: list[Identity],
                        object_id: str) -> Outcome:
     listing = ctx.spec.find("GET", collection.path)
+    if listing is not None and not ctx.authenticated(listing):
+        return BOLA.not_applicable("the list operation is public by design", location=listing.key)
     if listing is None:
         return BOLA.not_applicable("no list operation", location=f"GET {collection.path}")
     responses = [(attacker, ctx.call(listing, attacker)) for attacker in attackers]
@@ -211,171 +296,3 @@ def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity
                            location=listing.key, evidence=evidence)
     return BOLA.passed(f"{owner.name}'s object not listed for {', '.join(a.name for a in attackers)}",
                        location=listing.key, evidence=evidence)
-
-
-def bfla(ctx: ProbeContext) -> list[Outcome]:
-    admin_ops = _admin_operations(ctx)
-    users = ctx.identities.users()
-    if not admin_ops or not users:
-        return [BFLA.not_applicable("no admin operations in the spec, or no non-admin identity")]
-    outcomes = []
-    for op in admin_ops:
-        object_id = None
-        if op.path_params:  # give it a real object of the same tenant so a 404 cannot hide a missing role check
-            collection = ctx.collection_for(op)
-            object_id = ctx.object_id(users[-1], collection) if collection else None
-        path_values = {op.path_params[0].name: object_id or "1"} if op.path_params else None
-        accepted, samples = [], []
-        for user in users:
-            response = ctx.call(op, user, path_values=path_values)
-            samples.append(sample(response, f"{user.name} ({user.role})"))
-            if response.is_success:
-                accepted.append((user, response))
-        swaps = _method_swaps(ctx, op, users[0], path_values)
-        accepted += swaps
-        evidence = Evidence(measured={"users": [u.name for u in users], "accepted_for": [u.name for u, _ in accepted]},
-                            samples=samples[:3] + [sample(r, "method swap") for _, r in swaps][:1])
-        if accepted:
-            evidence.curl = curl(accepted[0][1])
-            user, response = accepted[0]
-            outcomes.append(BFLA.failed(f"{user.name} (role {user.role}) got {response.status_code} on "
-                                        f"{response.request.method} {op.path}", location=op.key, evidence=evidence))
-        else:
-            outcomes.append(BFLA.passed(f"refused for {len(users)} non-admin identities", location=op.key,
-                                        evidence=evidence))
-    return outcomes
-
-
-def _method_swaps(ctx: ProbeContext, op: Operation, user: Identity, path_values: dict | None) -> list:
-    documented = {o.method for o in ctx.spec.operations if o.path == op.path}
-    accepted = []
-    for method in ("GET", "DELETE", "PUT", "PATCH", "POST"):
-        if method in documented:
-            continue
-        response = ctx.client.request(method, ctx.url(op, path_values), headers=ctx.identities.bearer(user))
-        if response.is_success:
-            accepted.append((user, response))
-    return accepted
-
-
-def mass_assignment(ctx: ProbeContext, seen: list) -> list[Outcome]:
-    writable = [op for op in ctx.bearer_operations() if op.method in {"POST", "PUT", "PATCH"}
-                and op.body_schema is not None and not op.path_params and "admin" not in op.path.lower()]
-    user = next(iter(ctx.identities.users()), None)
-    if not writable or user is None:
-        return [MASS.not_applicable("no bearer operation with a JSON body, or no non-admin identity")]
-    outcomes = []
-    for op in writable:
-        declared = set((op.body_schema or {}).get("properties", {}))
-        extra = {k: v for k, v in PRIVILEGED_FIELDS.items() if k not in declared}
-        body = {**(ctx.spec.example_body(op) or {}), **extra}
-        response = ctx.call(op, user, json=body)
-        read_back = _read_back(ctx, op, user, response)
-        changed = _privileged_values(response) | _privileged_values(read_back)
-        evidence = Evidence(measured={"sent_fields": sorted(extra), "status": response.status_code,
-                                      "privileged_values_seen": sorted(changed)},
-                            samples=[sample(response, "privileged fields sent")]
-                            + ([sample(read_back, "read back")] if read_back is not None else []))
-        if response.is_success and "json" in response.headers.get("content-type", ""):
-            seen.append((user, op, response))
-        if changed:
-            evidence.curl = curl(response)
-            outcomes.append(MASS.failed(f"privileged field(s) took effect: {', '.join(sorted(changed))}",
-                                        location=op.key, evidence=evidence))
-        elif response.is_success and (op.body_schema or {}).get("additionalProperties") is False:
-            evidence.curl = curl(response)
-            outcomes.append(MASS.failed(f"undeclared fields {sorted(extra)} were accepted ({response.status_code}) "
-                                        "although the schema forbids extra properties", location=op.key,
-                                        evidence=evidence, severity=Severity.MEDIUM))
-        else:
-            outcomes.append(MASS.passed(f"{response.status_code}; no privileged field took effect", location=op.key,
-                                        evidence=evidence))
-    return outcomes
-
-
-def _read_back(ctx: ProbeContext, op: Operation, user: Identity, response: httpx.Response) -> httpx.Response | None:
-    if not response.is_success:
-        return None
-    getter = ctx.spec.find("GET", op.path)
-    if op.method == "POST" and "json" in response.headers.get("content-type", ""):
-        object_id = response.json().get("id") if isinstance(response.json(), dict) else None
-        item = next(iter(ctx.item_operations(op)), None)
-        getter = next((o for o in ctx.item_operations(op) if o.method == "GET"), None) if item else None
-        if getter is None or object_id is None:
-            return None
-        return ctx.call(getter, user, path_values={getter.path_params[0].name: str(object_id)})
-    return ctx.call(getter, user) if getter else None
-
-
-def _privileged_values(response: httpx.Response | None) -> set[str]:
-    if response is None or not response.is_success or "json" not in response.headers.get("content-type", ""):
-        return set()
-    body = response.json()
-    if not isinstance(body, dict):
-        return set()
-    return {f"{k}={body[k]!r}" for k, v in PRIVILEGED_FIELDS.items() if k in body and body[k] == v}
-
-
-def data_exposure(ctx: ProbeContext, seen: list[tuple[Identity, Operation, httpx.Response]]) -> Outcome:
-    for op in ctx.bearer_operations():  # plus every parameterless GET, as each identity
-        if op.method == "GET" and not op.path_params and "admin" not in op.path.lower():
-            for identity in ctx.identities.users()[:2]:
-                response = ctx.call(op, identity)
-                if response.is_success:
-                    seen.append((identity, op, response))
-    problems: list[str] = []
-    bad: list[httpx.Response] = []
-    for identity, op, response in seen:
-        if "json" not in response.headers.get("content-type", ""):
-            continue
-        found = _exposure_problems(ctx, op, response.status_code, response.json(), identity)
-        if found:
-            problems += [f"{op.key}: {p}" for p in found]
-            bad.append(response)
-    evidence = Evidence(measured={"responses_checked": len(seen), "problems": problems[:20]},
-                        samples=[sample(r) for r in bad[:3]])
-    if problems:
-        evidence.curl = curl(bad[0])
-        first = bad[0].request
-        return EXPOSURE.failed(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-                               location=f"{first.method} {_template(ctx, first)}", evidence=evidence)
-    return EXPOSURE.passed(f"{len(seen)} responses carry only documented, non-secret fields", evidence=evidence)
-
-
-def _template(ctx: ProbeContext, request: httpx.Request) -> str:
-    for op in ctx.spec.operations:
-        if op.method == request.method and re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path)),
-                                                        request.url.path):
-            return op.path
-    return request.url.path
-
-
-def _exposure_problems(ctx: ProbeContext, op: Operation, status: int, body: Any, caller: Identity) -> list[str]:
-    problems: list[str] = []
-    schema = op.response_schema(status)
-
-    def walk(node: Any, node_schema: Any, where: str) -> None:
-        node_schema = ctx.spec.scalar_schema(node_schema) if node_schema is not None else None
-        if isinstance(node, dict):
-            declared = ctx.spec.schema_properties(node_schema) if node_schema is not None else None
-            props = (node_schema or {}).get("properties", {})
-            for key, value in node.items():
-                here = f"{where}.{key}" if where else key
-                if declared is not None and key not in declared and not (node_schema or {}).get("additionalProperties"):
-                    problems.append(f"undocumented field {here!r}")
-                if SECRET_KEYS.search(key) and value not in (None, "", [], {}):
-                    problems.append(f"secret-looking field {here!r}")
-                if isinstance(value, str) and SECRET_VALUE.search(value):
-                    problems.append(f"password-hash-looking value in {here!r}")
-                walk(value, props.get(key), here)
-        elif isinstance(node, list):
-            items = (node_schema or {}).get("items")
-            for index, value in enumerate(node[:50]):
-                walk(value, items, f"{where}[{index}]")
-        elif isinstance(node, str) and "admin" not in op.path.lower():
-            for email in EMAIL.findall(node):
-                if email.lower() != caller.username.lower():
-                    problems.append(f"other user's e-mail {email!r} in {where!r}")
-
-    walk(body, schema, "")
-    return sorted(set(problems))

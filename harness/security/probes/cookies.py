@@ -44,15 +44,18 @@ def cookie_problems(set_cookie: str) -> list[str]:
 def cookie_responses(ctx: ProbeContext) -> list[httpx.Response]:
     """Responses that set cookies: the cookie login (from the spec), then any login response."""
     found = []
-    identity = next(iter(ctx.identities.all), None)
+    identity = next(iter(ctx.identities.logging_in() or ctx.identities.all), None)
     if identity is None:
         return found
     op = session_login_operation(ctx.spec, ctx.target.login_path)
     if op is not None:
         found.append(ctx.client.post(op.path, json=login_payload(identity)))
-    bearer_login = ctx.client.post(ctx.target.login_path, json=login_payload(identity))
-    if bearer_login.headers.get_list("set-cookie"):
-        found.append(bearer_login)
+    if identity.logs_in:
+        spec = ctx.target.login
+        target_login = ctx.client.request(spec.method, spec.path,
+                                          **spec.request_kwargs(identity.username or "", identity.password or ""))
+        if target_login.headers.get_list("set-cookie"):
+            found.append(target_login)
     return [r for r in found if r.headers.get_list("set-cookie")]
 
 

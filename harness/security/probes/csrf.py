@@ -13,7 +13,9 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
+from harness.login import CSRF_NAMES, csrf_header_name
 from harness.security.auth import CookieSession, LoginFailed, session_login, session_login_operation
+from harness.security.learn import changes_credentials, is_logout
 from harness.security.catalog import Outcome, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
@@ -36,30 +38,69 @@ MAX_OBSERVED_GETS = 6  # cookie GETs tried as actions and used as observers (bou
 ALL_RULES = (MISSING, MISMATCH, FORGED, CROSS_SESSION, STATE_GET)
 
 
+MAX_TARGETS = 5  # state-changing cookie operations tried until one accepts a valid token (the control)
+
+
+class SessionLogin:
+    """A browser login: the spec's cookie login operation, or the target's own login when it hands out cookies."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.ctx = ctx
+        self.op = session_login_operation(ctx.spec, ctx.target.login_path)
+        login = ctx.target.login
+        self.key = self.op.key if self.op is not None else f"{login.method} {login.path}"
+
+    @property
+    def available(self) -> bool:
+        return self.op is not None or self.ctx.identities.cookie_login
+
+    def __call__(self, identity: Identity) -> CookieSession:
+        if self.op is not None:
+            return session_login(self.ctx.client, self.op, identity)
+        credential = self.ctx.identities.fresh_tokens(identity)
+        body = credential.raw if isinstance(credential.raw, dict) else {}
+        csrf_cookie = next((k for k in credential.cookies if CSRF_NAMES.search(k)), None)
+        return CookieSession(cookies=dict(credential.cookies), body=body, csrf_cookie=csrf_cookie,
+                             csrf_header=csrf_header_name(credential.cookies, body) if csrf_cookie else None)
+
+
+def cookie_operations(ctx: ProbeContext) -> list[Operation]:
+    """Declared cookie-authenticated operations; for a target whose login hands out a session cookie, every
+    operation that needs the identities' credential."""
+    declared = [op for op in ctx.spec.operations if ctx.spec.uses_cookie(op)]
+    if declared or not ctx.identities.cookie_login:
+        return declared
+    return [op for op in ctx.spec.operations if ctx.authenticated(op)]
+
+
 def run(ctx: ProbeContext) -> list[Outcome]:
-    cookie_ops = [op for op in ctx.spec.operations if ctx.spec.uses_cookie(op)]
+    cookie_ops = cookie_operations(ctx)
     if not cookie_ops:
         reason = "no cookie-authenticated operation in the spec (bearer-only API: CSRF does not apply)"
         return [r.not_applicable(reason) for r in ALL_RULES]
-    login_op = session_login_operation(ctx.spec, ctx.target.login_path)
+    login = SessionLogin(ctx)
     identities = ctx.identities.users() or ctx.identities.all
-    if login_op is None or not identities:
+    if not login.available or not identities:
         return [r.not_applicable("no cookie login operation in the spec, or no identities") for r in ALL_RULES]
     try:
-        outcomes = [state_changing_get(ctx, cookie_ops, login_op, identities[0])]
-        mine = session_login(ctx.client, login_op, identities[0])
-        other = session_login(ctx.client, login_op, identities[-1])
+        outcomes = [state_changing_get(ctx, cookie_ops, login, identities[0])]
+        mine = login(identities[0])
+        other = login(identities[-1])
     except LoginFailed as exc:
         return [r.not_applicable(str(exc)) for r in ALL_RULES]
-    targets = [op for op in cookie_ops if op.is_state_changing and "logout" not in op.path.lower()]
+    targets = [op for op in cookie_ops if op.is_state_changing and not is_logout(op) and not changes_credentials(op)]
     if not targets:
         return outcomes + [r.not_applicable("no state-changing cookie operation besides logout")
                            for r in (MISSING, MISMATCH, FORGED, CROSS_SESSION)]
     if not mine.csrf_cookie or not mine.csrf_header:
-        return outcomes + [r.failed("cookie session has no CSRF cookie/header pair at all", location=login_op.key)
+        return outcomes + [r.failed("cookie session has no CSRF cookie/header pair at all", location=login.key)
                            for r in (MISSING,)] + [r.not_applicable("no CSRF token scheme to test")
                                                    for r in (MISMATCH, FORGED, CROSS_SESSION)]
-    op = targets[0]
+    op, control = targets[0], None
+    for candidate in targets[:MAX_TARGETS]:  # an operation that accepts the valid token, so a refusal means CSRF
+        op, control = candidate, _send(ctx, candidate, mine.cookies, {mine.csrf_header: mine.csrf_token or ""})
+        if control.is_success:
+            break
     session_cookies = {k: v for k, v in mine.cookies.items() if k != mine.csrf_cookie}
     forged = secrets.token_urlsafe(16)
     attempts: list[tuple[Rule, str, dict[str, str], dict[str, str]]] = [
@@ -69,7 +110,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         (CROSS_SESSION, "token of another session", {**session_cookies, mine.csrf_cookie: other.csrf_token or ""},
          {mine.csrf_header: other.csrf_token or ""}),
     ]
-    control = _send(ctx, op, mine.cookies, {mine.csrf_header: mine.csrf_token or ""})
+    assert control is not None
     for rule_, label, cookies, headers in attempts:
         response = _send(ctx, op, cookies, headers)
         evidence = Evidence(measured={"status": response.status_code, "control_status": control.status_code},
@@ -88,11 +129,10 @@ def run(ctx: ProbeContext) -> list[Outcome]:
 
 
 def _send(ctx: ProbeContext, op: Operation, cookies: dict[str, str], headers: dict[str, str]) -> httpx.Response:
-    return ctx.client.request(op.method, ctx.url(op), cookies=cookies, headers=headers,
-                              json=ctx.spec.example_body(op))
+    return ctx.client.request(op.method, ctx.url(op), cookies=cookies, headers=headers, json=ctx.body_for(op))
 
 
-def state_changing_get(ctx: ProbeContext, cookie_ops: list[Operation], login_op: Operation,
+def state_changing_get(ctx: ProbeContext, cookie_ops: list[Operation], login_op: SessionLogin,
                        identity: Identity) -> Outcome:
     """Send each cookie GET as a cross-site link would (session cookie, no CSRF header) and watch the others.
 
@@ -125,9 +165,9 @@ class _Observation:
     responses: list[tuple[str, httpx.Response]] = field(default_factory=list)  # action first, then evidence
 
 
-def _observe(ctx: ProbeContext, login_op: Operation, identity: Identity, observers: list[Operation],
+def _observe(ctx: ProbeContext, login_op: SessionLogin, identity: Identity, observers: list[Operation],
              action: Operation | None = None) -> _Observation:
-    session = session_login(ctx.client, login_op, identity)
+    session = login_op(identity)
 
     def get(op: Operation) -> httpx.Response:
         return ctx.client.get(ctx.url(op), cookies=session.cookies)

@@ -10,6 +10,7 @@ from harness.model import Evidence, Severity
 from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.learn import changes_credentials, is_login, is_logout
 
 LEAK = rule("security.errors.stack_trace", "Errors do not leak stack traces, debug pages or internal paths",
             Severity.MEDIUM, "API8:2023", ("CWE-209", "CWE-497"),
@@ -37,7 +38,7 @@ def error_triggers(ctx: ProbeContext) -> list[httpx.Response]:
     auth = ctx.identities.bearer(identity) if identity else {}
     responses = [ctx.client.get("/harness-probe/%00%ff/..%2f", headers=auth)]
     for op in ctx.spec.operations:
-        if "login" in op.path.lower() or "logout" in op.path.lower():
+        if is_login(ctx, op) or is_logout(op) or changes_credentials(op):
             continue
         if op.method in {"POST", "PUT", "PATCH"} and op.body_schema is not None:
             responses.append(ctx.client.request(op.method, ctx.url(op), content=b'{"broken": ',

@@ -13,7 +13,7 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.security.catalog import Outcome, Rule, rule
-from harness.security.client import curl, sample
+from harness.security.client import THROTTLED_STATUSES, curl, sample
 from harness.security.context import ProbeContext
 
 API8 = "API8:2023"
@@ -142,21 +142,30 @@ def sample_responses(ctx: ProbeContext) -> dict[str, httpx.Response]:
     responses: dict[str, httpx.Response] = {}
     bearer_gets = [op for op in ctx.bearer_operations() if op.method == "GET" and not op.path_params
                    and not any(p.required for p in op.parameters)]
+    bearer_gets.sort(key=lambda op: len(op.path))
     identity = next(iter(ctx.identities.users() or ctx.identities.all), None)
     if bearer_gets and identity is not None:
         responses["authenticated"] = ctx.call(bearer_gets[0], identity)
         responses["unauthenticated"] = ctx.call(bearer_gets[0])
     responses["not_found"] = ctx.client.get("/harness-probe-no-such-route")
-    public = [op for op in ctx.spec.operations if op.method == "GET" and not op.security_schemes
-              and not op.path_params]
+    public = [op for op in ctx.spec.operations if op.method == "GET" and not ctx.authenticated(op)
+              and not op.security_schemes and not op.path_params]
     if public:
         responses["public"] = ctx.call(public[0])
     return responses
 
 
 def run(ctx: ProbeContext, extra: dict[str, httpx.Response] | None = None) -> list[Outcome]:
-    responses = {**sample_responses(ctx), **(extra or {})}
+    everything = {**sample_responses(ctx), **(extra or {})}
+    # judged on ordinary answers of the operations: a 429/503 often comes from a limiter or proxy in front
+    responses = {kind: r for kind, r in everything.items() if r.status_code not in THROTTLED_STATUSES}
+    if not responses:
+        reason = (f"every sampled answer was throttled ({', '.join(str(r.status_code) for r in everything.values())}):"
+                  " no ordinary response to judge")
+        return [rule_.inconclusive(reason) for rule_, _ in JUDGES] + [CACHE.inconclusive(reason)]
     outcomes = [_judge_all(rule_, judge, responses) for rule_, judge in JUDGES]
+    for outcome in outcomes:  # the throttled ones were left out on purpose: they are not this outcome's evidence
+        outcome.throttled = 0
     if "authenticated" in responses:
         outcomes.append(_judge_all(CACHE, judge_cache, {"authenticated": responses["authenticated"]}))
     else:

@@ -21,6 +21,7 @@ from harness.platforms.base import Identity
 from harness.security.catalog import Outcome, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.learn import changes_credentials, is_login, is_logout
 from harness.security.spec import Operation, Parameter
 
 API8, API10 = "API8:2023", "API10:2023"
@@ -70,10 +71,10 @@ class Sender:
 
     def send(self, slot: Slot, value: Any) -> httpx.Response:
         op, ctx = slot.op, self.ctx
-        identity = next(self._identities) if ctx.spec.uses_bearer(op) else None
+        identity = next(self._identities) if ctx.authenticated(op) else None
         path_values = {p.name: self._path_default(op, p) for p in op.path_params}
         params = {p.name: ctx.spec.example(p.schema) for p in op.parameters if p.location == "query" and p.required}
-        body = ctx.spec.example_body(op)
+        body = ctx.body_for(op)
         if slot.param.location == "path":
             path_values[slot.param.name] = value
         elif slot.param.location == "query":
@@ -92,14 +93,22 @@ class Sender:
 
 
 def slots(ctx: ProbeContext) -> list[Slot]:
-    """Every string/integer parameter of every operation, except logins (throttled) and URL fields (SSRF probe)."""
+    """Every string/integer parameter of every operation (declared, or a field of a learned body), except
+    logins (throttled), URL fields (SSRF probe), and operations that change an identity's credentials."""
     out = []
     for op in ctx.spec.operations:
-        if "login" in op.path.lower() or "logout" in op.path.lower() or op.method == "DELETE":
+        if is_login(ctx, op) or is_logout(op) or op.method == "DELETE" or changes_credentials(op):
             continue
-        for param in op.parameters:
+        params = list(op.parameters)
+        if op.method in {"POST", "PUT", "PATCH"} and op.body_schema is None:
+            params += [Parameter(k, "body", {"type": "string" if isinstance(v, str) else "integer"})
+                       for k, v in (ctx.body_for(op) or {}).items() if isinstance(v, (str, int))
+                       and not isinstance(v, bool)]
+        for param in params:
             if param.location not in {"path", "query", "body"} or param.is_url or param.type not in {"string", "integer"}:
                 continue
+            if "pattern" in param.schema:
+                continue  # pattern-validated: the ReDoS probe's, and payloads would only meet the validator
             out.append(Slot(op, param, ctx.spec.example(param.schema)))
     return out
 
@@ -117,21 +126,29 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     outcomes: list[Outcome] = []
     findings: dict[str, list[Outcome]] = {}
     tested = {r.id: 0 for r in (SQLI, NOSQL, XSS, TRAVERSAL, SSTI, CRLF)}
+    throttled: dict[str, list[str]] = {r.id: [] for r in (SQLI, NOSQL, XSS, TRAVERSAL, SSTI, CRLF)}
     for slot in slots(ctx):
         for probe in (_sqli, _xss, _traversal, _ssti, _crlf, _nosql):
             result = probe(ctx, sender, slot)
             if result is None:
                 continue
+            if not result.failed and result.throttled:  # a throttled answer tested nothing
+                throttled[result.id].append(f"{slot.op.key} {slot.key}")
+                continue
             tested[result.id] += 1
             if result.failed:
                 findings.setdefault(result.id, []).append(result)
     for rule_ in (SQLI, NOSQL, XSS, TRAVERSAL, SSTI, CRLF):
+        if throttled[rule_.id]:
+            outcomes.append(rule_.inconclusive(
+                f"throttled (429/503) on {len(throttled[rule_.id])} parameter(s), not tested: "
+                + "; ".join(throttled[rule_.id][:5]), evidence=Evidence(measured={"throttled": throttled[rule_.id]})))
         if findings.get(rule_.id):
             outcomes += findings[rule_.id]
         elif tested[rule_.id]:
             outcomes.append(rule_.passed(f"{tested[rule_.id]} parameter(s) tested, none injectable",
                                          evidence=Evidence(measured={"parameters_tested": tested[rule_.id]})))
-        else:
+        elif not throttled[rule_.id]:
             outcomes.append(rule_.not_applicable("no parameter of a suitable type in the spec"))
     return outcomes
 

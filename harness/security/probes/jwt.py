@@ -12,7 +12,8 @@ What each check can and cannot prove without the key:
   (``Target.extra["jwt_leeway_s"]``, default 5 s). Skipped when that wait exceeds the profile's budget.
 - refresh rotation, reuse detection (family revocation), access token used as refresh token, logout
   revocation: direct proofs through the API's own endpoints, found in the spec.
-- ``bruteforce``: wrong passwords until 429/423 or the claimed maximum is exceeded.
+- brute force and user enumeration live in ``probes/login.py``; weak HMAC secrets and the replay of
+  expired tokens captured earlier in ``probes/tokens.py``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ ACCESS_AS_REFRESH = rule("security.auth.access_as_refresh", "An access token is 
 LOGOUT = rule("security.auth.logout_revokes", "Tokens are dead after logout", Severity.MEDIUM, API2, "CWE-613",
               "Revoke the access token (deny-list its jti) and the refresh family at logout.")
 DEFAULT_LEEWAY_S = 5.0  # common clock-skew allowance; a target with another one sets Target.extra["jwt_leeway_s"]
-BRUTEFORCE = rule("security.auth.bruteforce", "Login attempts are limited", Severity.MEDIUM, API2, "CWE-307",
-                  "Throttle failed logins per account and per client (429 with Retry-After, or lockout).")
 
 
 def probe_operation(ctx: ProbeContext) -> Operation | None:
@@ -285,34 +284,3 @@ def logout_revokes(ctx: ProbeContext, probe_op: Operation, refresh_op: Operation
         evidence.curl = curl(access_after if "access token" in alive else refresh_after)  # type: ignore[arg-type]
         return LOGOUT.failed(f"{' and '.join(alive)} still accepted after logout", location=op.key, evidence=evidence)
     return LOGOUT.passed("access and refresh tokens refused after logout", location=op.key, evidence=evidence)
-
-
-def bruteforce(ctx: ProbeContext) -> Outcome:
-    """Wrong passwords for one identity until throttled; run last (it may lock that identity out)."""
-    identities = ctx.identities.all
-    if not identities:
-        return BRUTEFORCE.not_applicable("no identities")
-    victim = identities[-1]
-    limit = ctx.claims.login_attempts.max_failures
-    responses = []
-    for attempt in range(limit + 5):
-        response = ctx.client.post(ctx.target.login_path, retry_429=False,
-                                   json={"username": victim.username, "password": f"wrong-password-{attempt}"})
-        responses.append(response)
-        if response.status_code in (423, 429) or response.is_success:
-            break
-    throttled = next((i for i, r in enumerate(responses, 1) if r.status_code in (423, 429)), None)
-    evidence = Evidence(measured={"attempts": len(responses), "throttled_at": throttled, "claimed_max": limit,
-                                  "retry_after": responses[-1].headers.get("retry-after")},
-                        samples=[sample(responses[0], "first wrong password"), sample(responses[-1], "last attempt")],
-                        notes=f"claim {ctx.claims.login_attempts.id}")
-    location = f"POST {ctx.target.login_path}"
-    if responses[-1].is_success:
-        return BRUTEFORCE.error("a wrong password logged in?! check the identities file", location=location,
-                                evidence=evidence)
-    if throttled is None or throttled > limit + 1:
-        evidence.curl = curl(responses[-1])
-        return BRUTEFORCE.failed(f"{len(responses)} wrong passwords without 429/423 (claim: <= {limit})",
-                                 location=location, evidence=evidence)
-    return BRUTEFORCE.passed(f"throttled after {throttled - 1} failures (claim <= {limit})", location=location,
-                             evidence=evidence)

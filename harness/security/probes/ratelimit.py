@@ -26,29 +26,34 @@ from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.catalog import Outcome, rule
 from harness.security.claims import RateLimitClaim
-from harness.security.client import curl, sample
+from harness.security.client import curl, reset_s, retry_after_s, sample
 from harness.security.context import ProbeContext
 from harness.security.probes.jwt import probe_operation
 from harness.security.spec import Operation
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
-                "Answer 429 once a client exceeds the published limit within the window.")
+                "Answer 429 once a client exceeds the published limit within the window.", measures_throttling=True)
 PER_USER = rule("security.ratelimit.per_user", "The limit is per user (one user cannot starve another)",
-                Severity.HIGH, API4, "CWE-770", "Key the limiter on the authenticated principal, not one global bucket.")
+                Severity.HIGH, API4, "CWE-770", "Key the limiter on the authenticated principal, not one global bucket.",
+                measures_throttling=True)
 BURST = rule("security.ratelimit.burst", "A concurrent burst cannot exceed the limit", Severity.MEDIUM, API4,
-             "CWE-362", "Make check-and-increment atomic (a transaction, Redis INCR/Lua), not read-then-write.")
+             "CWE-362", "Make check-and-increment atomic (a transaction, Redis INCR/Lua), not read-then-write.",
+             measures_throttling=True)
 WINDOW = rule("security.ratelimit.window", "At most the limit is accepted in any rolling window", Severity.MEDIUM,
-              API4, "CWE-770", "Use a sliding window (log or weighted counter); fixed windows admit ~2x at boundaries.")
+              API4, "CWE-770", "Use a sliding window (log or weighted counter); fixed windows admit ~2x at boundaries.",
+              measures_throttling=True)
 RETRY_AFTER = rule("security.ratelimit.retry_after", "429 responses say when to retry", Severity.LOW, API4, "CWE-770",
-                   "Send Retry-After (and RateLimit/RateLimit-Policy headers) with every 429.")
+                   "Send Retry-After (and RateLimit/RateLimit-Policy headers) with every 429.", measures_throttling=True)
 HEADERS = rule("security.ratelimit.headers", "RateLimit headers do not advertise budget that is not there",
                Severity.LOW, API4, "CWE-684", "Compute RateLimit/RateLimit-Remaining (or X-RateLimit-Remaining) "
-               "from the limiter's own counter: remaining=0 on a 429 and once the limit is used up.")
+               "from the limiter's own counter: remaining=0 on a 429 and once the limit is used up.",
+               measures_throttling=True)
 BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forwarded-For, path variants, HEAD)",
               Severity.HIGH, API4, "CWE-290", "Ignore client-supplied forwarding headers unless set by a trusted proxy; "
-              "normalise paths before keying the limiter; count HEAD like GET.")
+              "normalise paths before keying the limiter; count HEAD like GET.", measures_throttling=True)
 MAX_PROBE_REQUESTS = 2000
+MAX_DISCOVERY_REQUESTS = 400  # no claim: requests sent looking for the first 429
 BURST_WORKERS = 8
 ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
@@ -65,7 +70,7 @@ def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | Non
 def run(ctx: ProbeContext) -> list[Outcome]:
     claim = ctx.claims.rate_limit
     if claim is None:
-        return [r.not_applicable("no rate_limit claim in scenarios/claims/*.yaml") for r in ALL_RULES]
+        return discovered_limit(ctx)
     op = claim_operation(ctx, claim)
     users = ctx.identities.users() or ctx.identities.all
     if op is None or not users:
@@ -83,7 +88,6 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
     outcomes.append(bypass(ctx, op, a))
     outcomes.append(retry_after(op, throttled))
-    outcomes += headers_on_429(op, throttled)
     if b is None or claim.per != "user":
         reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
         outcomes += [PER_USER.not_applicable(reason, location=op.key), BURST.not_applicable(reason, location=op.key)]
@@ -94,7 +98,54 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     return outcomes
 
 
-def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+def discovery_operation(ctx: ProbeContext) -> tuple[Operation | None, Identity | None]:
+    """What to drive into an unknown limit: an authenticated GET without inputs, else a public one."""
+    users = ctx.identities.users() or ctx.identities.all
+    op = probe_operation(ctx)
+    if op is not None and users:
+        return op, users[0]
+    public = [o for o in ctx.spec.operations if o.method == "GET" and not o.path_params and not ctx.authenticated(o)
+              and not any(p.required for p in o.parameters)]
+    return (public[0] if public else None), None
+
+
+def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
+    """No claim: send until the first 429 (bounded), then judge what needs no number - bypasses, Retry-After,
+    honest RateLimit headers. Whether the limit is right is the team's claim to make, so ``enforced`` passes
+    only as "found" and per-user/burst/window are not applicable."""
+    op, a = discovery_operation(ctx)
+    no_claim = "no rate_limit claim in the target file: "
+    if op is None:
+        return [r.not_applicable(no_claim + "and no GET operation without inputs to drive into a limit")
+                for r in ALL_RULES]
+    started = time.monotonic()
+    sent: list[tuple[float, httpx.Response]] = []
+    first_429 = None
+    while len(sent) < MAX_DISCOVERY_REQUESTS and time.monotonic() - started < ctx.budget.max_wait_s * 2:
+        sent.append(_send(ctx, op, a))
+        if sent[-1][1].status_code == 429:
+            first_429 = sent[-1][1]
+            break
+    accepted = sum(1 for _, r in sent if r.is_success)
+    elapsed = time.monotonic() - started
+    measured = {"accepted_before_429": accepted, "sent": len(sent), "elapsed_s": round(elapsed, 2),
+                "identity": a.name if a else "anonymous"}
+    if first_429 is None:
+        reason = (no_claim + f"no 429 within {len(sent)} requests in {elapsed:.1f} s; state the limit "
+                  "(claims.rate_limit) to have it judged")
+        return [r.not_applicable(reason, location=op.key, evidence=Evidence(measured=measured)) for r in ALL_RULES]
+    window_s = retry_after_s(first_429) or reset_s(first_429.headers) or 60.0
+    found = RateLimitClaim(id="discovered", limit=max(accepted, 1), window_s=max(window_s, 1.0), tolerance=0.0)
+    evidence = Evidence(measured={**measured, "retry_after": first_429.headers.get("retry-after")},
+                        samples=[sample(first_429, "first 429")])
+    drive = Drive(ENFORCED.passed(f"found empirically (no claim given): 429 after {accepted} accepted in "
+                                  f"{elapsed:.1f} s", location=op.key, evidence=evidence), first_429, sent)
+    outcomes = [drive.outcome, advertised_budget(op, drive, found), bypass(ctx, op, a), retry_after(op, first_429)]
+    why = no_claim + "how many requests per what is the team's claim to make"
+    return outcomes + [r.not_applicable(why, location=op.key) for r in (PER_USER, BURST, WINDOW)]
+
+
+def _send(ctx: ProbeContext, op: Operation, identity: Identity | None, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
     sent_at = time.monotonic()
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
@@ -210,26 +261,9 @@ def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
     return RETRY_AFTER.passed(f"Retry-After: {headers['retry-after']}", location=op.key, evidence=evidence)
 
 
-def headers_on_429(op: Operation, throttled: httpx.Response) -> list[Outcome]:
-    """The secure-header judges on the 429 (limiters often answer before the header middleware runs).
-
-    Only failures are returned: the header checks already passed/failed on 200/401/404 responses.
-    """
-    from harness.security.probes.headers import JUDGES
-
-    out = []
-    for rule_, judge in JUDGES:
-        problem = judge(throttled.headers)
-        if problem:
-            out.append(rule_.failed(f"{problem} (on the 429 response)", location=f"{op.key} (429)",
-                                    evidence=Evidence(measured={"status": 429, "problem": problem},
-                                                      samples=[sample(throttled)], curl=curl(throttled))))
-    return out
-
-
-def bypass(ctx: ProbeContext, op: Operation, a: Identity) -> Outcome:
+def bypass(ctx: ProbeContext, op: Operation, a: Identity | None) -> Outcome:
     path = ctx.url(op)
-    auth = ctx.identities.bearer(a)
+    auth = ctx.identities.bearer(a) if a is not None else {}
     get = ctx.client.get
     attempts = {
         "X-Forwarded-For": get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),

@@ -10,6 +10,7 @@ from harness.model import Evidence, Severity
 from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.learn import changes_credentials
 
 API4 = "API4:2023"
 PAGE_SIZE = rule("security.resources.page_size", "Page sizes are capped", Severity.MEDIUM, API4, "CWE-770",
@@ -28,12 +29,13 @@ SLOW_S = 3.0
 def run(ctx: ProbeContext) -> list[Outcome]:
     identity = next(iter(ctx.identities.users() or ctx.identities.all), None)
     outcomes = [_page_size(ctx, identity)]
-    writers = [op for op in ctx.bearer_operations() if op.method in {"POST", "PUT", "PATCH"} and op.body_schema
+    writers = [op for op in ctx.bearer_operations() if op.method in {"POST", "PUT", "PATCH"} and ctx.body_for(op)
+               and not changes_credentials(op)
                and not op.path_params]
     if not writers or identity is None:
         return outcomes + [r.not_applicable("no bearer operation with a JSON body") for r in (BODY_SIZE, DEEP_JSON)]
     op = writers[0]
-    body = ctx.spec.example_body(op) or {}
+    body = ctx.body_for(op) or {}
     string_field = next((k for k, v in body.items() if isinstance(v, str)), None)
     big_field = string_field or "harness_padding"
     big = {**body, big_field: "A" * BODY_BYTES}

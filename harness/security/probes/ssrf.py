@@ -22,10 +22,11 @@ CALLBACK_WAIT_S = 2.0
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     fields = [(op, p) for op in ctx.spec.operations for p in op.parameters
-              if p.location == "body" and p.is_url and op.method in {"POST", "PUT", "PATCH"}
-              and (ctx.spec.uses_bearer(op) or not op.security_schemes)]  # cookie-only ops: see csrf
+              if p.is_url and (p.location == "query" or p.location == "body" and op.method in {"POST", "PUT", "PATCH"})
+              and (ctx.authenticated(op) or not op.security_schemes)]  # cookie-only ops: see csrf
     if not fields:
-        return [SSRF.not_applicable("no URL-typed body field (format uri or *_url) the harness can call")]
+        return [SSRF.not_applicable("no URL-typed body field or query parameter (format uri, url, *_url, "
+                                    "callback, webhook) the harness can call")]
     user = next(iter(ctx.identities.users() or ctx.identities.all), None)
     outcomes = []
     with CanaryServer() as canary:
@@ -34,8 +35,13 @@ def run(ctx: ProbeContext) -> list[Outcome]:
             token = secrets.token_hex(6)
             responses = []
             for host in ("127.0.0.1", "localhost"):
-                body = {**(ctx.spec.example_body(op) or {}), param.name: canary.url(f"/ssrf-{token}-{host}", host)}
-                responses.append(ctx.call(op, user if ctx.spec.uses_bearer(op) else None, json=body))
+                url = canary.url(f"/ssrf-{token}-{host}", host)
+                as_user = user if ctx.authenticated(op) else None
+                if param.location == "query":
+                    body = ctx.body_for(op) if op.method in {"POST", "PUT", "PATCH"} else None
+                    responses.append(ctx.call(op, as_user, params={param.name: url}, json=body))
+                else:
+                    responses.append(ctx.call(op, as_user, json={**(ctx.body_for(op) or {}), param.name: url}))
             sent.append((op, param, token, responses))
         canary.wait_for("/ssrf-", CALLBACK_WAIT_S)
         for op, param, token, responses in sent:
@@ -47,9 +53,10 @@ def run(ctx: ProbeContext) -> list[Outcome]:
             if hits:
                 evidence.curl = curl(responses[0])
                 outcomes.append(SSRF.failed(f"the server fetched the loopback canary ({hits[0].method} {hits[0].path})",
-                                            location=op.key, parameter=f"body:{param.name}", evidence=evidence))
+                                            location=op.key, parameter=f"{param.location}:{param.name}",
+                                            evidence=evidence))
             else:
                 outcomes.append(SSRF.passed(f"no callback within {CALLBACK_WAIT_S} s (statuses "
                                             f"{[r.status_code for r in responses]})", location=op.key,
-                                            parameter=f"body:{param.name}", evidence=evidence))
+                                            parameter=f"{param.location}:{param.name}", evidence=evidence))
     return outcomes
