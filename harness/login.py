@@ -125,6 +125,7 @@ class Credential:
     raw: Any = None  # the login answer's JSON body
     obtained_at: float = field(default_factory=time.monotonic)
     kind: str = "bearer"  # bearer | header | cookie | api_key
+    source: str | None = None  # where the token came from: body:<path>, header:NAME, cookie:NAME
 
     @property
     def access(self) -> str:
@@ -214,9 +215,10 @@ def credential_from(response: httpx.Response, spec: LoginSpec, who: str = "the i
         raise LoginFailed(f"login as {who} at {where} answered {response.status_code} without a credential "
                           f"({wanted}); a failed login, or set login.token in the target file")
     if source.startswith("cookie:") and not spec.send:
-        credential = Credential(cookies=cookies, token=token, kind="cookie")
+        credential = Credential(cookies=cookies, token=token, kind="cookie", source=source)
     else:
         credential = present(spec, token, came_from=source)
+        credential.source = source
         if cookies and credential.kind != "cookie" and any(CSRF_NAMES.search(k) for k in cookies):
             credential.cookies = cookies
     credential.raw = body

@@ -121,10 +121,14 @@ class Identities:
     auth_headers = bearer
 
     def with_token(self, token: str | None) -> dict[str, str]:
-        """Headers presenting a raw (possibly forged) token the way this target expects tokens."""
+        """Headers presenting a raw (possibly forged) token the way this target expects tokens: as the session
+        cookie when its login hands out a cookie, else as its login spec says (bearer by default)."""
         if token is None:
             return {}
-        return present(self.target.login, token, came_from=self.target.login.token).request_headers()
+        source = self.target.login.token
+        if source is None:
+            source = next((c.source for _, c in self.issued if c.source), None)
+        return present(self.target.login, token, came_from=source).request_headers()
 
     def users(self) -> list[Identity]:
         return [i for i in self.all if not is_admin(i)]
@@ -145,7 +149,9 @@ class Identities:
                 other_scope = [i for i in users if i.scope != owner.scope][:1]
                 same_scope = [i for i in users if i.scope == owner.scope and i.name != owner.name][:1]
                 if other_scope if require_other_scope else same_scope:
-                    other_admin = [i for i in self.admins() if i.scope != owner.scope][:1]
+                    # an admin attacks only across declared tenants: without tenants an admin may see everything
+                    other_admin = [i for i in self.admins() if i.tenant is not None and owner.tenant is not None
+                                   and i.tenant != owner.tenant][:1]
                     return owner, other_scope + other_admin + same_scope
         return None
 

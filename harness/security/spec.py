@@ -147,7 +147,7 @@ class ApiSpec:
 
     # -- example values ------------------------------------------------------------------
     def example(self, schema: Any, depth: int = 0) -> Any:
-        """A small valid value for a schema (required fields only), for baseline requests."""
+        """A small valid value for a schema (required fields only; all of them when none is required)."""
         schema = self.scalar_schema(schema)
         if "example" in schema:
             return schema["example"]
@@ -161,7 +161,9 @@ class ApiSpec:
         if kind == "object":
             if depth > 4:
                 return {}
-            required = schema.get("required", [])
+            required = schema.get("required")
+            if required is None:  # a schema that requires nothing (framework default): every field it names
+                required = list(schema.get("properties", {}))
             return {name: self.example(prop, depth + 1) for name, prop in schema.get("properties", {}).items()
                     if name in required}
         if kind == "array":
