@@ -4,7 +4,7 @@ Expired tokens first (they had the whole run to expire), then brute force (the l
 rate-limit probe's traffic throttles every client), then the rate limit itself.
 """
 
-from harness.security.probes import login, ratelimit, tokens
+from harness.security.probes import facts, login, ratelimit, tokens
 
 
 def test_expired_tokens_replayed(probe_ctx, record_probes):
@@ -17,3 +17,7 @@ def test_login_bruteforce(probe_ctx, record_probes):
 
 def test_rate_limit_claim(probe_ctx, record_probes):
     record_probes(ratelimit.run(probe_ctx))
+
+
+def test_what_was_declared_and_what_was_learned(probe_ctx, record_probes):
+    record_probes(facts.run(probe_ctx))

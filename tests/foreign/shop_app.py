@@ -156,7 +156,7 @@ def make_app(defects: set[str] | frozenset[str] = frozenset(),
     app = APIFlask("shop", title="shop", version="1.0", docs_path=None)
     app.config.update(SECRET_KEY=secrets.token_hex(16), SESSION_COOKIE_NAME=SESSION_COOKIE,
                       SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
-                      PROPAGATE_EXCEPTIONS=False)
+                      PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
     app.extensions["shop"] = shop
     _guards(app, shop, rate_limit)
     _account_routes(app, shop)
@@ -204,7 +204,12 @@ def _guards(app: APIFlask, shop: _Shop, rate_limit: tuple[int, float] | None) ->
     def headers(response: Response) -> Response:
         for name, value in GOOD_HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers["Server"] = "shop"
         return response
+
+    @app.errorhandler(RecursionError)
+    def too_deep(exc: RecursionError) -> Response:
+        return _error(400, "JSON nested too deeply")
 
     @app.errorhandler(500)
     def crashed(exc: Exception) -> Response:
@@ -409,7 +414,8 @@ def _order_routes(app: APIFlask, shop: _Shop) -> None:
 @contextmanager
 def serve(app: APIFlask) -> Iterator[str]:
     """Run the app with werkzeug's threaded server on a free loopback port; always stopped."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # probes cause errors on purpose: keep logs quiet
+    app.logger.setLevel(logging.CRITICAL)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -29,6 +29,7 @@ secret and ``DELETE /api/v1/users/me`` deletes the caller.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 import secrets
@@ -146,6 +147,11 @@ def make_app(defects: set[str] | frozenset[str] = frozenset(), *, ttl_s: float =
     state = _State(set(defects), ttl_s)
     app = FastAPI(title="tickets", version="2.3.1", docs_url=None, redoc_url=None)
     app.state.tickets = state
+
+    @app.exception_handler(BadBody)
+    def bad_body(request: Request, exc: BadBody) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
     _auth_routes(app, state)
     _ticket_routes(app, state)
     _user_routes(app, state)
@@ -159,12 +165,30 @@ def _unauthorized() -> JSONResponse:
     return JSONResponse({"error": "authentication required"}, status_code=401)
 
 
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
 async def _json(request: Request) -> dict[str, Any]:
+    """The raw JSON object of a request: bounded in size and depth, string fields only as strings."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadBody(413, "body too large")
     try:
-        body = await request.json()
+        body = json.loads(raw or b"{}")
+    except RecursionError:
+        raise BadBody(400, "JSON nested too deeply") from None
     except ValueError:
         return {}
-    return body if isinstance(body, dict) else {}
+    if not isinstance(body, dict):
+        return {}
+    if any(isinstance(v, (dict, list)) for v in body.values()):
+        raise BadBody(400, "fields must be plain values")
+    return body
 
 
 def _auth_routes(app: FastAPI, state: _State) -> None:
@@ -336,3 +360,11 @@ class PerIpLimiter(BaseHTTPMiddleware):
                 return JSONResponse({"error": "rate limited"}, status_code=429, headers={"Retry-After": str(retry)})
             log.append(now)
         return await call_next(request)
+
+
+def serve(app: FastAPI) -> Any:
+    """uvicorn on a free loopback port, not trusting X-Forwarded-For (the per-IP limiter keys on the real peer;
+    uvicorn's default trusts forwarding headers from 127.0.0.1, where the harness itself runs)."""
+    from tests.security.notes_app import serve as serve_asgi
+
+    return serve_asgi(app, proxy_headers=False)

@@ -666,12 +666,13 @@ def target_for(base_url: str, rate_limit: tuple[int, float] | None = None) -> Ta
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
+def serve(app: FastAPI, *, proxy_headers: bool = True) -> Iterator[str]:
     """Run ``app`` on a free loopback port in a thread; yields its base URL and always stops it."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", server_header=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", server_header=False,
+                                           proxy_headers=proxy_headers))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -7,6 +7,7 @@ from harness.security.probes import (  # noqa: F401
     csrf,
     errors,
     exposure,
+    facts,
     headers,
     injection,
     jwt,

@@ -26,7 +26,7 @@ from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed, jwt_encode, jwt_parts
 from harness.security.catalog import Outcome, rule
-from harness.security.client import curl, sample
+from harness.security.client import THROTTLED_STATUSES, curl, sample
 from harness.security.context import ProbeContext
 from harness.security.spec import Operation
 
@@ -78,6 +78,9 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     except LoginFailed as exc:
         return outcomes + [r.not_applicable(str(exc)) for r in (TAMPERED, ALG_NONE, MODIFIED, EXPIRED)]
     control = _with_token(ctx, op, tokens.access)
+    if control.status_code in THROTTLED_STATUSES:
+        reason = f"the control request with a fresh token was throttled ({control.status_code}): cannot judge forged ones"
+        return outcomes + [r.inconclusive(reason) for r in (TAMPERED, ALG_NONE, MODIFIED, EXPIRED)]
     if not control.is_success:
         reason = f"a fresh token is refused by {op.key} ({control.status_code}); cannot judge forged ones"
         return outcomes + [r.skipped(reason) for r in (TAMPERED, ALG_NONE, MODIFIED, EXPIRED)]

@@ -98,9 +98,11 @@ def weak_secret(ctx: ProbeContext) -> Outcome:
         measured["self_signed_token_status"] = accepted.status_code
         evidence.samples = [sample(accepted, "a token the harness signed with the guessed secret")]
         evidence.curl = curl(accepted)
-    return WEAK.failed(f"the token's {header.get('alg')} signature verifies with a guessable secret "
-                       f"({measured['secret']}, {len(found)} characters): anyone can mint tokens",
-                       location=op.key if op else "", evidence=evidence)
+    outcome = WEAK.failed(f"the token's {header.get('alg')} signature verifies with a guessable secret "
+                          f"({measured['secret']}, {len(found)} characters): anyone can mint tokens",
+                          location=op.key if op else "", evidence=evidence)
+    outcome.throttled = 0  # the proof is the offline signature check; the self-signed request only illustrates it
+    return outcome
 
 
 # -- expired tokens, replayed --------------------------------------------------------------
@@ -145,6 +147,9 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
     _save(path, [t for t in stored if t not in fresh] + fresh)
     if op is None:
         return EXPIRED.not_applicable("no authenticated GET without inputs to replay tokens against")
+    if not fresh and not mine:
+        return EXPIRED.not_applicable("no token with an exp claim was captured (opaque tokens or session cookies)",
+                                      location=op.key)
     leeway = float(ctx.target.extra.get("jwt_leeway_s", DEFAULT_LEEWAY_S))
     pool = sorted({t["token"]: t for t in [*mine, *fresh]}.values(), key=lambda t: t["exp"])
     due = [t for t in pool if t["exp"] + leeway + 1 <= now]
