@@ -53,7 +53,9 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
               Severity.HIGH, API4, "CWE-290", "Ignore client-supplied forwarding headers unless set by a trusted proxy; "
               "normalise paths before keying the limiter; count HEAD like GET.", measures_throttling=True)
 MAX_PROBE_REQUESTS = 2000
-MAX_DISCOVERY_REQUESTS = 400  # no claim: requests sent looking for the first 429
+MAX_DISCOVERY_REQUESTS = 400
+BYPASS_TRIES = 2  # variant requests per bypass, each between two plain ones
+MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst  # no claim: requests sent looking for the first 429
 BURST_WORKERS = 8
 ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
@@ -80,13 +82,14 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                 for r in ALL_RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
+    wait_for_empty_window(ctx, claim.window_s)
     drive = drive_into_limit(ctx, op, a, claim)
     enforced, throttled = drive.outcome, drive.first_429
     outcomes = [enforced, advertised_budget(op, drive, claim)]
     if throttled is None:
         reason = "the limit was never reached, so what happens beyond it cannot be observed"
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
-    outcomes.append(bypass(ctx, op, a))
+    outcomes.append(bypass(ctx, op, a, claim.limit))
     outcomes.append(retry_after(op, throttled))
     if b is None or claim.per != "user":
         reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
@@ -96,6 +99,15 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         outcomes.append(burst(ctx, op, b, claim))
     outcomes.append(window(ctx, op, a, claim))
     return outcomes
+
+
+def wait_for_empty_window(ctx: ProbeContext, window_s: float) -> bool:
+    """Let a short window run out, so the next burst fills it at once (no earlier entry frees a slot while the
+    bypasses are tried, which a sliding window would hand to whichever request comes next)."""
+    if window_s > MAX_FRESH_WINDOW_WAIT_S:
+        return False
+    time.sleep(window_s + 0.2)
+    return True
 
 
 def discovery_operation(ctx: ProbeContext) -> tuple[Operation | None, Identity | None]:
@@ -140,7 +152,12 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
                         samples=[sample(first_429, "first 429")])
     drive = Drive(ENFORCED.passed(f"found empirically (no claim given): 429 after {accepted} accepted in "
                                   f"{elapsed:.1f} s", location=op.key, evidence=evidence), first_429, sent)
-    outcomes = [drive.outcome, advertised_budget(op, drive, found), bypass(ctx, op, a), retry_after(op, first_429)]
+    outcomes = [drive.outcome, advertised_budget(op, drive, found)]
+    if wait_for_empty_window(ctx, found.window_s):  # a burst from an empty window: no slot frees during bypasses
+        for _ in range(found.limit * 2 + 5):
+            if _send(ctx, op, a)[1].status_code == 429:
+                break
+    outcomes += [bypass(ctx, op, a, found.limit), retry_after(op, first_429)]
     why = no_claim + "how many requests per what is the team's claim to make"
     return outcomes + [r.not_applicable(why, location=op.key) for r in (PER_USER, BURST, WINDOW)]
 
@@ -261,25 +278,50 @@ def retry_after(op: Operation, throttled: httpx.Response) -> Outcome:
     return RETRY_AFTER.passed(f"Retry-After: {headers['retry-after']}", location=op.key, evidence=evidence)
 
 
-def bypass(ctx: ProbeContext, op: Operation, a: Identity | None) -> Outcome:
+def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> Outcome:
+    """Each variant ``BYPASS_TRIES`` times, between plain requests: a bypass gets through every time while every
+    plain request around it is refused. Callers drive the limit in one burst from an empty window first (a
+    sliding window whose older entries age out frees slots that land on whichever request comes next); before
+    each variant the plain request is driven into the limit again in case the window moved on."""
     path = ctx.url(op)
     auth = ctx.identities.bearer(a) if a is not None else {}
     get = ctx.client.get
-    attempts = {
-        "X-Forwarded-For": get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),
-        "X-Real-IP": get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}, retry_429=False),
-        "trailing slash": get(path.rstrip("/") + "/", headers=auth, retry_429=False),
-        "upper-case path": get(path.upper(), headers=auth, retry_429=False),
-        "HEAD": ctx.client.request("HEAD", path, headers=auth, retry_429=False),
+    variants = {
+        "X-Forwarded-For": lambda: get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),
+        "X-Real-IP": lambda: get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}, retry_429=False),
+        "trailing slash": lambda: get(path.rstrip("/") + "/", headers=auth, retry_429=False),
+        "upper-case path": lambda: get(path.upper(), headers=auth, retry_429=False),
+        "HEAD": lambda: ctx.client.request("HEAD", path, headers=auth, retry_429=False),
     }
-    bypassed = {label: r for label, r in attempts.items() if r.is_success}
-    evidence = Evidence(measured={label: r.status_code for label, r in attempts.items()},
+    attempts: dict[str, httpx.Response] = {}
+    bypassed: dict[str, httpx.Response] = {}
+    reset = None
+    for label, send in variants.items():
+        for _ in range(limit * 2 + 5):  # throttled again first: the window may have moved on since
+            if get(path, headers=auth, retry_429=False).status_code == 429:
+                break
+        else:
+            reset = f"could not get throttled again before {label!r}"
+            break
+        plain, tried = [], []  # then plain and variant alternating, starting and ending with plain
+        for step in range(2 * BYPASS_TRIES + 1):
+            if step % 2 == 0:
+                plain.append(get(path, headers=auth, retry_429=False))
+            else:
+                tried.append(send())
+        attempts[label] = tried[-1]
+        if all(r.is_success for r in tried) and all(r.status_code == 429 for r in plain):
+            bypassed[label] = tried[-1]
+    evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset},
                         samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
     if bypassed:
         evidence.curl = curl(next(iter(bypassed.values())))
-        return BYPASS.failed(f"throttled user got through with: {', '.join(bypassed)}", location=op.key,
-                             evidence=evidence)
-    return BYPASS.passed(f"{len(attempts)} bypass attempts all refused", location=op.key, evidence=evidence)
+        return BYPASS.failed(f"throttled user got through with: {', '.join(bypassed)} (while the plain request "
+                             "was still refused)", location=op.key, evidence=evidence)
+    if not attempts:
+        return BYPASS.inconclusive(f"no bypass could be tried: {reset}", location=op.key, evidence=evidence)
+    return BYPASS.passed(f"{len(attempts)} bypass attempts all refused" + (f"; {reset}" if reset else ""),
+                         location=op.key, evidence=evidence)
 
 
 def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity) -> Outcome:
