@@ -1,65 +1,28 @@
-"""Platforms start (or attach to) the system under test; ``make_platform`` picks one from config."""
+"""Platforms start (or attach to) the system under test; ``make_platform`` picks one from config.
+
+``base`` holds the contracts (``Platform``, ``Target``, ``Identity``); each platform lives in a
+module or package of its own beside it (``external``, ``local/``) and is imported only when
+chosen. A platform that applies faults registers its undo kinds in ``undo_kinds()`` below, so
+``harness doctor --cleanup`` can undo what any of them left behind.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from harness.config import HarnessConfig, PlatformName
-from harness.errors import PlatformError, UsageError, invalid_input
-from harness.platforms.base import ExternalPlatform, Identity, Platform, Target
-from harness.targetfile import load_target
+from harness.errors import PlatformError
+from harness.faults.undo import UndoKinds
+from harness.platforms.base import Identity, Platform, Target
 
-
-def load_identities(path: Path) -> dict[str, Identity]:
-    """Read test identities for an external target: a YAML/JSON mapping name → fields.
-
-    Example::
-
-        acme_user: {username: alice@example.test, password: "...", tenant: acme, role: user}
-    """
-    if not path.is_file():
-        raise UsageError(f"identities file {path} not found")
-    try:
-        data = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text()) or {}
-    except (ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot parse identities ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: identities are a mapping of name -> {{username, password, tenant, role}}")
-    out = {}
-    for name, fields in data.items():
-        if not isinstance(fields, dict):
-            raise UsageError(f"{path}: {name}: expected a mapping like {{username: ..., password: ...}}")
-        try:
-            out[name] = Identity(name=name, **fields)
-        except ValidationError as exc:
-            raise invalid_input(str(path), exc, prefix=f"{name}.") from None
-    return out
+__all__ = ["Identity", "Platform", "Target", "make_platform", "target_from_config", "undo_kinds"]
 
 
 def target_from_config(config: HarnessConfig) -> Target:
-    """The external target: the target file (if any), then --target-url / --openapi-url / --identities on top."""
-    if config.target is not None:
-        target, _ = load_target(config.target)
-    elif config.target_url:
-        base = config.target_url.rstrip("/")
-        target = Target(base_url=base, openapi_url=f"{base}/openapi.json", metrics_url=f"{base}/metrics")
-    else:
-        raise UsageError("platform external needs --target FILE or --target-url URL (the running system)")
-    updates: dict = {}
-    if config.target_url:
-        base = config.target_url.rstrip("/")
-        updates["base_url"] = base
-        if config.target is None or target.openapi_url == f"{target.base_url}/openapi.json":
-            updates["openapi_url"] = f"{base}/openapi.json"
-    if config.openapi_url:
-        updates["openapi_url"] = config.openapi_url
-    if config.identities_file:
-        updates["identities"] = load_identities(config.identities_file)
-    return target.model_copy(update=updates) if updates else target
+    """The target an external run attaches to (validated; ``UsageError`` naming the bad key)."""
+    from harness.platforms.external import target_from_config as external_target
+
+    return external_target(config)
 
 
 def make_platform(
@@ -67,12 +30,12 @@ def make_platform(
 ) -> Platform:
     """The platform the configuration asks for, not yet started (``env``: extra refsys environment)."""
     if config.platform == PlatformName.EXTERNAL or config.target_url or config.target:
-        return ExternalPlatform(target_from_config(config))
+        from harness.platforms.external import external_platform
+
+        return external_platform(config)
     if config.platform == PlatformName.LOCAL:
-        try:
-            from harness.platforms.local.platform import LocalPlatform
-        except ImportError as exc:  # pragma: no cover - only while the local platform is missing
-            raise PlatformError(f"the local platform is not available: {exc}") from None
+        from harness.platforms.local.platform import LocalPlatform
+
         return LocalPlatform(
             backend=config.backend,
             redis=config.redis,
@@ -83,5 +46,12 @@ def make_platform(
         )
     raise PlatformError(
         f"platform {config.platform.value!r} is not available in this version; use --platform local, "
-        "or --target-url URL for a system you run yourself"
+        "or --target FILE / --target-url URL for a system you run yourself"
     )
+
+
+def undo_kinds() -> UndoKinds:
+    """Every undo kind of every platform in this version (a new platform merges its own here)."""
+    from harness.platforms.local.faults import local_undo_kinds
+
+    return local_undo_kinds()
