@@ -51,6 +51,7 @@ def engine_check(run: ContractRun) -> Check:
                 "stateful_steps": run.stateful_steps, "linked_steps": run.linked_steps,
                 "distinct_failures": len(run.defects), "known_noise": len(run.noise),
                 "replayed_database": run.replayed_database, "target_noise_files": run.noise_files,
+                "excluded_operations": run.excluded,
                 "engine_errors": run.errors[:20], "analysis_warnings": run.analysis_warnings[:20]}
     if run.fatal:
         status, message = Status.ERROR, f"schemathesis could not run: {run.fatal}"
@@ -116,11 +117,29 @@ def _sample(record: FailureRecord) -> Sample:
                   response_excerpt=record.response_excerpt, elapsed_ms=record.elapsed_ms)
 
 
+def identities_check(run: ContractRun) -> Check | None:
+    """Every login identity still logs in after the fuzzing (``keep.py``); a lost one is named with the reason."""
+    if run.lost_identities is None:
+        return None
+    kept = Check(id=f"{SUITE}.identities.kept", suite=SUITE, category="harness", severity=Severity.HIGH,
+                 title="The fuzzer kept its identities (each still logs in afterwards)", status=Status.PASS,
+                 message="every login identity still logs in" + (
+                     f"; {len(run.excluded)} operation(s) never sent" if run.excluded else ""),
+                 evidence=Evidence(measured={"lost": run.lost_identities, "excluded_operations": run.excluded}))
+    if run.lost_identities:
+        name, reason = next(iter(run.lost_identities.items()))
+        kept.status = Status.ERROR  # the harness lost its own test identity: its results after that are not judged
+        kept.message = (f"lost {', '.join(run.lost_identities)}: {name}: {reason}. Exclude the operation that "
+                        "changed it (target file fuzz.exclude) or restore the identity")
+    return kept
+
+
 def all_checks(run: ContractRun) -> list[Check]:
     checks = spec_checks(run) + [engine_check(run)]
     if run.spec.schema is not None:
         checks += operation_checks(run)
-    return checks
+    kept = identities_check(run)
+    return checks + ([kept] if kept is not None else [])
 
 
 def findings(run: ContractRun) -> list[Finding]:
@@ -135,6 +154,7 @@ def write_run_artifact(run: ContractRun, out_dir: Path) -> Path:
         "openapi": run.spec.location, "stop_reason": run.stop_reason, "running_time_s": run.running_time_s,
         "engine_time_s": run.engine_time_s, "phases": run.phases, "engine_errors": run.errors, "fatal": run.fatal,
         "replayed_database": run.replayed_database, "target_noise_files": run.noise_files,
+        "excluded_operations": run.excluded, "lost_identities": run.lost_identities,
         "findings": [f.model_dump(mode="json") for f in findings(run)],
         "known_noise": [{"operation": r.operation, "check": r.check, "reason": r.noise_reason, "title": r.title,
                          "occurrences": r.occurrences} for r in run.noise],

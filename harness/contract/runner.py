@@ -30,6 +30,7 @@ from harness.contract.auth import wfc_auth_config
 from harness.contract.chain import chained_reproduction
 from harness.contract.conditions import scenario_conditions
 from harness.contract.findings import FailureRecord, case_keys, case_shape, merge_duplicates, replayable_curl
+from harness.contract.keep import disabled_entries, excluded_operations, lost_identities
 from harness.contract.profile import KNOWN_CHECKS, ContractProfile, target_noise
 from harness.contract.spec import SpecReport, load_spec
 from harness.platforms.base import Target
@@ -70,6 +71,8 @@ class ContractRun:
     linked_steps: int = 0  # of those, requests whose inputs came from an earlier response through a link
     replayed_database: str | None = None  # a previous run's Hypothesis database this run started from
     noise_files: list[str] = field(default_factory=list)  # target-specific noise rules applied (targets/)
+    excluded: dict[str, str] = field(default_factory=dict)  # operation -> why it was never sent (keep.py)
+    lost_identities: dict[str, str] | None = None  # after the run: identity -> why it cannot log in any more
 
     @property
     def defects(self) -> list[FailureRecord]:
@@ -97,15 +100,15 @@ def operation_config(profile: ContractProfile) -> list[dict[str, Any]]:
     for rule in profile.known_noise:
         if rule.operation == "*" or rule.classifies_failures:
             continue  # classified after the run, the check still runs
-        method, path = rule.operation.split(" ", 1)
         check: dict[str, Any] = {"enabled": False} if rule.disables_check else {
             "expected-statuses": rule.expected_statuses}
-        entries.append({"include-method": method, "include-path": path, "checks": {rule.check: check}})
+        # one filter on the label "METHOD /path": separate include-method and include-path filters are ORed
+        entries.append({"include-name": rule.operation, "checks": {rule.check: check}})
     return entries
 
 
 def schemathesis_config(profile: ContractProfile, *, base_url: str, seed: int, database: Path,
-                        auth: dict | None) -> dict[str, Any]:
+                        auth: dict | None, disabled: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The ``schemathesis.toml`` table for this run."""
     enabled = set(profile.check_names)
     config: dict[str, Any] = {
@@ -123,7 +126,7 @@ def schemathesis_config(profile: ContractProfile, *, base_url: str, seed: int, d
             "stateful": {"enabled": "stateful" in profile.phases, "max-steps": profile.stateful_max_steps},
         },
         "checks": {name: {"enabled": name in enabled} for name in KNOWN_CHECKS},
-        "operations": operation_config(profile),
+        "operations": operation_config(profile) + list(disabled or []),
     }
     if profile.max_failures:
         config["max-failures"] = profile.max_failures
@@ -163,12 +166,17 @@ def run_contract(
     if workers is not None:
         profile = profile.model_copy(update={"workers": workers})
     seed = seed if seed is not None else new_seed()
+    excluded: dict[str, str] = {}
     with wfc_auth_config(target) as auth:
         def engine_config(profile: ContractProfile) -> Any:
             return schemathesis.Config.from_dict(schemathesis_config(
-                profile, base_url=target.base_url, seed=seed, database=database, auth=auth))
+                profile, base_url=target.base_url, seed=seed, database=database, auth=auth,
+                disabled=disabled_entries(excluded)))
 
         spec = load_spec(location, engine_config(profile))
+        excluded = excluded_operations(spec.raw, target) if spec.schema is not None else {}
+        if excluded:  # operations that would take an identity away (or the user excluded): off in the engine
+            spec = load_spec(location, engine_config(profile))
         rules, files = target_noise((spec.raw.get("info") or {}).get("title"))
         if rules:  # the API's own known noise; its per-operation switches are engine config, so load again
             before, profile = operation_config(profile), profile.with_noise(rules)
@@ -176,12 +184,14 @@ def run_contract(
                 spec = load_spec(location, engine_config(profile))
         run = ContractRun(seed=seed, profile=profile, base_url=target.base_url, spec=spec,
                           replayed_database=str(replay_database) if replay_database else None,
-                          noise_files=[str(f) for f in files])
+                          noise_files=[str(f) for f in files], excluded=excluded)
         if spec.schema is None:
             run.fatal = f"OpenAPI not usable: {spec.load_error}"
         else:
-            run.operations = spec.operations
+            run.operations = [op for op in spec.operations if op not in excluded]
             _consume(from_schema(spec.schema).execute(), run, deadline=started + profile.run_budget_s)
+            if any(i.logs_in for i in target.identities.values()):
+                run.lost_identities = lost_identities(target)
     run.running_time_s = time.monotonic() - started
     return run
 
