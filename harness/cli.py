@@ -189,6 +189,46 @@ def schema(
         sys.stdout.write(text)
 
 
+@app.command("init")
+def init(
+    target_url: Annotated[str, typer.Option(help="base URL of the running system")],
+    openapi_url: Annotated[Optional[str], typer.Option(help="its OpenAPI: URL or file (default <URL>/openapi.json)")] = None,
+    identity: Annotated[Optional[list[str]], typer.Option(help="test identity name=username:password (repeatable)")] = None,
+    username: Annotated[Optional[str], typer.Option(help="one identity's username (typed when not given)")] = None,
+    password: Annotated[Optional[str], typer.Option(help="its password (typed, hidden, when not given)")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="target file to write")] = Path("harness-target.yaml"),
+    load_output: Annotated[Path, typer.Option(help="starter load profile to write")] = Path("harness-load.yaml"),
+    allow_host: Annotated[Optional[list[str]], typer.Option(help="allow a non-loopback host (repeatable)")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
+) -> None:
+    """Find the login of a running system from its spec, try it, and write a target file + load profile."""
+    from harness.init import init_target, parse_identity
+
+    people = [parse_identity(text) for text in identity or []]
+    if not people:
+        if username is None and sys.stdin.isatty():
+            username = typer.prompt("username of a test identity")
+        if username is None:
+            raise UsageError("give --identity name=username:password, or --username and --password")
+        if password is None:
+            password = typer.prompt(f"password of {username}", hide_input=True) if sys.stdin.isatty() else None
+        if password is None:
+            raise UsageError("give --password (or run in a terminal to type it)")
+        people = [("user", username, password)]
+    written, load_written, found = init_target(target_url, people, openapi=openapi_url, allow_hosts=allow_host or [],
+                                               out=output, load_out=load_written_default(load_output, output),
+                                               force=force)
+    how = "form" if found.login.form else "JSON"
+    console.print(f"login: POST {found.login.path} ({how}, {', '.join(found.login.body)}), credential "
+                  f"{found.credential.source} ({found.tried} attempt(s))")
+    console.print(f"wrote {written} and {load_written}; run: harness run --target {written}")
+
+
+def load_written_default(load_output: Path, output: Path) -> Path:
+    """The load profile next to the target file unless a path was given."""
+    return load_output if load_output.parent != Path(".") or output.parent == Path(".") else output.parent / load_output
+
+
 @app.command("suites")
 def list_suites() -> None:
     """List the installed suites (entry-point group harness.suites)."""

@@ -240,10 +240,10 @@ def _find_token(spec: LoginSpec, response: httpx.Response, body: Any,
             return spec.token, cookies.get(spec.token.split(":", 1)[1])
         return "body:" + spec.token, _maybe_str(dotted(body, spec.token))
     for key in AUTO_TOKEN_KEYS:  # auto: a token in the body (top level or under data), else a session cookie
-        for container in (body, dotted(body, "data")):
-            value = _maybe_str(dotted(container, key)) if isinstance(container, dict) else None
+        for prefix in ("", "data."):
+            value = _maybe_str(dotted(body, prefix + key))
             if value:
-                return "body:" + key, value
+                return f"body:{prefix}{key}", value
     session = {k: v for k, v in cookies.items() if not CSRF_NAMES.search(k)}
     if session:
         name = next(iter(session))

@@ -66,7 +66,7 @@ class LoadRun:
         self.profile = profile
         self.target = target
         self.workers = workers
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).absolute()  # workers run with the repo as their cwd
         self.allow_hosts = list(allow_hosts)
         self.watch_pids = dict(watch_pids or {})
         self.ready_timeout_s = ready_timeout_s

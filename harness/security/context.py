@@ -54,6 +54,20 @@ def _read_document(path_or_file_url: str) -> dict[str, Any]:
     return _mapping(yaml.safe_load(Path(path_or_file_url.removeprefix("file://")).read_text()))
 
 
+def load_document(target: Target, allow_hosts: list[str] | None = None) -> dict[str, Any]:
+    """The target's OpenAPI document (URL or file), allowlist-checked; ``UsageError`` when it cannot be read."""
+    spec_url = target.openapi_url or f"{target.base_url.rstrip('/')}/openapi.json"
+    try:
+        if spec_url.startswith(("http://", "https://")):
+            ensure_allowed(spec_url, allow_hosts or [])
+            with ProbeClient(target.base_url, allow_hosts=allow_hosts or []) as client:
+                return _fetch_document(client, spec_url)
+        return _read_document(spec_url)
+    except (httpx.HTTPError, OSError, ValueError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot load the OpenAPI spec from {spec_url} ({str(exc).splitlines()[0]}); "
+                         "pass --openapi-url or set openapi in the target file") from None
+
+
 def _mapping(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError("not an OpenAPI document: expected a JSON object")

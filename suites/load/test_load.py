@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
+
 from harness.load import LoadRun, load_profile
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
@@ -49,9 +51,33 @@ def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
             f"{sum(r.errors for r in overall)} errors · {sum(r.dropped for r in overall)} dropped")
 
 
-def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check) -> None:
+def profile_for(harness_config: Any, target: Any) -> tuple[LoadProfile, str]:
+    """The profile and where it came from: the target file's ``load_profile``; for a system the harness did not
+    start (and no profile file given) a starter built from its spec - the bundled profiles are the refsys'."""
     overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
-    profile = load_profile(harness_config.profile, overrides)
+    if target.extra.get("load_profile"):
+        return load_profile(target.extra["load_profile"], overrides), "target file load_profile (declared)"
+    bundled = not str(harness_config.profile).endswith((".yaml", ".yml"))
+    if target.extra.get("platform") != "local" and bundled:
+        from harness.load.starter import probe_anonymous, starter_profile
+        from harness.security.context import load_document
+
+        document = load_document(target, harness_config.allow_hosts)
+        with httpx.Client(base_url=target.base_url, timeout=10) as client:
+            anonymous = probe_anonymous(client, document)
+        profile = starter_profile(document, target, anonymous_status=anonymous)
+        if overrides:
+            from harness.load.profile import apply_overrides, parse_profile
+
+            profile = parse_profile(apply_overrides(profile.model_dump(by_alias=True), overrides, "starter"), "starter")
+        return profile, "starter built from the spec's safe GET operations (learned; harness init writes it to a file)"
+    return load_profile(harness_config.profile, overrides), f"bundled profile {harness_config.profile}"
+
+
+def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check) -> None:
+    profile, source = profile_for(harness_config, harness_target)
+    harness_run.progress(f"load: profile {profile.name} ({source})")
+    harness_run.add_environment({"load_profile": f"{profile.name}: {source}"})
     with LoadRun(profile, harness_target, workers=harness_config.load_workers,
                  out_dir=harness_run.run_dir / "load" / profile.name, allow_hosts=harness_config.allow_hosts,
                  watch_pids=watched_pids(harness_platform)) as run:
