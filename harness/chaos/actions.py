@@ -18,6 +18,7 @@ __all__ = [
     "kill_component", "pause_component", "resume_component", "restart_component", "restore_component",
     "link_fault", "clear_link_faults", "cpu_pressure", "memory_pressure", "release_pressure",
     "gpu_loss", "restore_gpus", "dependency_outage", "restore_dependency", "heal_platform",
+    "network_disconnect", "network_reconnect",
 ]
 
 DEPENDENCY_LINKS = {
@@ -81,12 +82,33 @@ def restore_component(component: str) -> str:
     """Rollback for kill/pause: resume it if paused, start it again if it is not running."""
     session = current_session()
     platform = session.platform
+    if hasattr(platform, "restore"):  # a system the user runs: containers and processes (external platform)
+        platform.restore(component)
+        session.rolled_back(component)
+        return f"{component} running"
     platform.resume(component)
     supervisor = getattr(platform, "supervisor", None)
     if supervisor is not None and not supervisor.alive(component):
         platform.restart(component)
     session.rolled_back(component)
     return f"{component} running"
+
+
+@bounded(20)
+def network_disconnect(component: str) -> str:
+    """Disconnect a container from its docker network (external platform: chaos.components.<name>.network)."""
+    session = current_session()
+    session.injected("network_disconnect", component)
+    session.platform.disconnect(component)
+    return f"{component} disconnected"
+
+
+@bounded(20)
+def network_reconnect(component: str) -> str:
+    session = current_session()
+    session.platform.reconnect(component)
+    session.rolled_back(component, "network_disconnect")
+    return f"{component} reconnected"
 
 
 @bounded(10)

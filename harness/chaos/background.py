@@ -47,6 +47,27 @@ def background_profile(rate: float, duration_s: float, *, seed: int = 1) -> Load
     }, "chaos background load")
 
 
+def external_background_profile(target: Any, rate: float, duration_s: float, *, seed: int = 1) -> LoadProfile:
+    """A system the user runs: its own load profile (target file) or the starter of its safe GETs, at ``rate``."""
+    from harness.load.profile import load_profile
+    from harness.load.starter import probe_anonymous, starter_profile
+    from harness.security.context import load_document
+
+    if target.extra.get("load_profile"):
+        base = load_profile(target.extra["load_profile"])
+    else:
+        import httpx
+
+        document = load_document(target)
+        with httpx.Client(base_url=target.base_url, timeout=10) as client:
+            base = starter_profile(document, target, anonymous_status=probe_anonymous(client, document))
+    data = base.model_dump(by_alias=True)
+    data.update(name="chaos_background", seed=seed, stages=[{"duration_s": duration_s, "rate": rate}],
+                description=f"chaos steady state on {target.base_url}: {base.name}'s operations at {rate:g}/s",
+                max_users=max(30, int(rate * 8)))
+    return parse_profile(data, "chaos background load")
+
+
 class TrackedLoadRun(LoadRun):
     """A ``LoadRun`` whose every worker process is in the undo log from fork until it exited.
 

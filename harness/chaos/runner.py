@@ -48,7 +48,10 @@ def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
         missing.append("Redis (--redis)")
     if "cgroups" in extension.requires and (reason := cgroups.availability()) is not None:
         missing.append(f"cgroup limits ({reason})")
-    if not hasattr(platform, "link"):
+    if getattr(platform, "name", "") == "external":
+        if extension.target not in platform.components():
+            missing.append(f"a chaos component named {extension.target!r} in the target file (chaos.components)")
+    elif not hasattr(platform, "link"):
         missing.append("a platform with fault links (local)")
     return missing
 

@@ -111,3 +111,26 @@ def experiments_for_profile(profile: str, directory: Path = EXPERIMENT_DIR) -> l
         if profile != "smoke" or "smoke" in extension.profiles:
             chosen.append(path)
     return chosen
+
+
+EXTERNAL_TEMPLATES = EXPERIMENT_DIR / "external"  # ${component} experiments for systems the user runs
+
+
+def templates_for(component: dict[str, Any], profile: str, directory: Path = EXTERNAL_TEMPLATES) -> list[Path]:
+    """The external experiment templates that apply to one component on this profile."""
+    chosen = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.stem == "network_disconnect" and not (component.get("container") and component.get("network")):
+            continue
+        extension = harness_extension(yaml.safe_load(path.read_text().replace("${component}", "x")), str(path))
+        if profile != "smoke" or "smoke" in extension.profiles:
+            chosen.append(path)
+    return chosen
+
+
+def render_template(template: Path, component: str, folder: Path) -> Path:
+    """The template with the component filled in, written where the run keeps its experiments."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{template.stem}-{component}.yaml"
+    path.write_text(template.read_text().replace("${component}", component))
+    return path

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.chaos.background import TrackedLoadRun, background_profile
+from harness.chaos.background import TrackedLoadRun, background_profile, external_background_profile
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.observe import MetricsSampler
 from harness.chaos.precondition import wait_until_healthy
@@ -41,7 +41,10 @@ class Trial:
         identities = writer_identities or [n for n in WRITER_IDENTITIES if n in target.identities]
         self.writes = WriteTracker(target, identities=identities, rate_per_s=extension.load.writes_per_s,
                                    allow_hosts=allow_hosts)
-        profile = background_profile(extension.load.rate, load_duration_s(extension), seed=seed)
+        if getattr(platform, "name", "") == "external":  # a system the user runs: its own operations
+            profile = external_background_profile(target, extension.load.rate, load_duration_s(extension), seed=seed)
+        else:
+            profile = background_profile(extension.load.rate, load_duration_s(extension), seed=seed)
         self.load = TrackedLoadRun(profile, target, workers=load_workers, out_dir=self.out_dir / "load",
                                    allow_hosts=allow_hosts, state_dir=state_dir)
         self.session.sampler, self.session.writes, self.session.load = self.sampler, self.writes, self.load

@@ -104,6 +104,8 @@ class WriteTracker:
     def _loop(self) -> None:
         with httpx.Client(base_url=self.target.base_url, timeout=self.timeout_s, trust_env=False) as client:
             sessions = _Sessions(client, self.target)
+            if not self.identities:  # a target without the refsys' writers: nothing to track
+                return
             rotation = itertools.cycle(self.identities)
             next_at = time.monotonic()
             for seq in range(self.max_writes):

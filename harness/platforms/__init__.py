@@ -52,6 +52,7 @@ def make_platform(
 
 def undo_kinds() -> UndoKinds:
     """Every undo kind of every platform in this version (a new platform merges its own here)."""
+    from harness.platforms.external_faults import external_undo_kinds
     from harness.platforms.local.faults import local_undo_kinds
 
-    return local_undo_kinds()
+    return local_undo_kinds().merged(external_undo_kinds())

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -14,23 +15,86 @@ from pydantic import ValidationError
 
 from harness.config import HarnessConfig
 from harness.errors import UsageError, invalid_input
+from harness.faults.host import host_undo_kinds
+from harness.faults.undo import UndoLog
 from harness.platforms.base import Identity, Platform, Target
+from harness.platforms.external_faults import ExternalFaults, external_undo_kinds
 from harness.targetfile import load_target
 
 
 class ExternalPlatform(Platform):
-    """Just URLs and identities: starting attaches, stopping leaves the system as it was."""
+    """URLs and identities; starting attaches, stopping leaves the system as it was.
+
+    When the target file names ``chaos.components`` (containers, PIDs, command lines) it can also hurt them
+    (``external_faults.ExternalFaults``): every fault in the undo log first, everything undone at stop, and
+    whatever a killed run left behind undone at the next start.
+    """
 
     name = "external"
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, state_dir: Path | None = None) -> None:
         self._target = target
+        self.state_dir = (state_dir or Path(os.environ.get("HARNESS_STATE_DIR") or ".harness")).absolute()
+        self.faults: ExternalFaults | None = None
+        components = target.extra.get("chaos_components") or {}
+        if components:
+            # one undo log per state dir: the host's kinds too (the chaos load workers are recorded in it)
+            kinds = host_undo_kinds().merged(external_undo_kinds())
+            self.faults = ExternalFaults(components, UndoLog(self.state_dir, kinds))
+        self.cleaned_up: list[str] = []
 
     def start(self) -> Target:
+        if self.faults is not None:
+            self.cleaned_up = self.faults.undo.undo_pending()
         return self._target
 
     def stop(self) -> None:
-        return None
+        if self.faults is not None:
+            self.faults.clear_all()
+
+    def environment(self) -> dict[str, object]:
+        facts: dict[str, object] = {"platform": self.name}
+        if self.faults is not None:
+            facts["chaos_components"] = ", ".join(f"{n} ({'/'.join(f'{k}={v}' for k, v in c.items())})"
+                                                  for n, c in self.faults.components.items())
+        return facts
+
+    # -- faults (chaos), only with chaos.components in the target file ----------------------
+    def _faults(self) -> ExternalFaults:
+        if self.faults is None:
+            raise NotImplementedError("the target file names no chaos components (chaos.components: a container, "
+                                      "a pid or a command line per component)")
+        return self.faults
+
+    def components(self) -> list[str]:
+        return list(self.faults.components) if self.faults is not None else []
+
+    def kill(self, component: str) -> None:
+        self._faults().kill(component)
+
+    def pause(self, component: str) -> None:
+        self._faults().pause(component)
+
+    def resume(self, component: str) -> None:
+        self._faults().resume(component)
+
+    def restart(self, component: str) -> None:
+        self._faults().restart(component)
+
+    def restore(self, component: str) -> None:
+        self._faults().restore(component)
+
+    def disconnect(self, component: str) -> None:
+        self._faults().disconnect(component)
+
+    def reconnect(self, component: str) -> None:
+        self._faults().reconnect(component)
+
+    def alive(self, component: str) -> bool:
+        return self._faults().alive(component)
+
+    def clear_all_faults(self) -> list[str]:
+        return self.faults.clear_all() if self.faults is not None else []
 
 
 def load_identities(path: Path) -> dict[str, Identity]:

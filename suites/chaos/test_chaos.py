@@ -11,11 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.runner import ChaosRunner
+from harness.chaos.spec import render_template
 from harness.model import utcnow
 
 
-def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
+def test_experiment(experiment_path: Any, harness_config: Any, harness_platform: Any, harness_target: Any,
                     harness_run: Any, record_check: Any) -> None:
+    if experiment_path is None:  # a system the user runs, and its target file names nothing chaos may hurt
+        record_check(id="chaos.external.components", title="Chaos experiments on the system you run",
+                     status="not_applicable", severity="info",
+                     message="the target file names no chaos components: add chaos.components (a docker container, "
+                             "a pid or a command line per component) to run kill/pause/restart/network experiments")
+        return
+    if isinstance(experiment_path, tuple):  # an external template for one component of the target file
+        template, component = experiment_path
+        experiment_path = render_template(template, component, harness_run.run_dir / "chaos" / "experiments")
     runner = ChaosRunner(harness_platform, harness_target, out_dir=harness_run.run_dir / "chaos",
                          allow_hosts=harness_config.allow_hosts, load_workers=harness_config.load_workers,
                          seed=harness_config.seed or 1)
