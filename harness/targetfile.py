@@ -137,20 +137,6 @@ class TargetFile(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("identities")
-    @classmethod
-    def _identities(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name, fields in value.items():
-            if not isinstance(fields, dict):
-                raise ValueError(f"{name}: expected a mapping like {{username: ..., password: ...}}")
-            try:
-                Identity(name=name, **fields)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise ValueError(f"{name}{'.' + where if where else ''}: {first['msg']}") from None
-        return value
-
     @field_validator("claims")
     @classmethod
     def _claims(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -181,9 +167,19 @@ def read_target_file(path: Path) -> TargetFile:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping with base_url, login, identities …")
     try:
-        return TargetFile.model_validate(data)
+        parsed = TargetFile.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(str(path), exc) from None
+    for name, fields in parsed.identities.items():  # each identity named in the error: identities.owner.password
+        if not isinstance(fields, dict):
+            raise UsageError(f"{path}: identities.{name}: expected a mapping like {{username: ..., password: ...}}")
+        try:
+            Identity(name=name, **fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(["identities", name, *(str(p) for p in first["loc"])])
+            raise UsageError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+    return parsed
 
 
 def resolve_relative(value: str | None, folder: Path) -> str | None:
