@@ -187,7 +187,13 @@ class ProbeClient:
         ensure_allowed(str(request.url), self.allow_hosts)  # an absolute URL may name another host
         self.sent += 1
         started = time.perf_counter()
-        response = self._http.send(request)
+        try:
+            response = self._http.send(request)
+        except httpx.RemoteProtocolError:
+            # a kept-alive connection the server closed while idle (waits for Retry-After or a window make
+            # that likely): the request never got an answer; send it once more on a fresh connection
+            started = time.perf_counter()
+            response = self._http.send(request)
         response.extensions["elapsed_s"] = time.perf_counter() - started
         self._http.cookies.clear()
         return response

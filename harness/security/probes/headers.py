@@ -1,6 +1,6 @@
 """Response headers compared by *value* with the OWASP Secure Headers Project recommendations.
 
-Checked on several kinds of response (authenticated 200, 401, 404, and 429 when one is seen),
+Checked on several kinds of ordinary response (authenticated 200, 401, 404; never a 429/503),
 because frameworks often add headers only on the happy path.
 """
 

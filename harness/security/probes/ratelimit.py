@@ -95,6 +95,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
         outcomes += [PER_USER.not_applicable(reason, location=op.key), BURST.not_applicable(reason, location=op.key)]
     else:
+        drive_again(ctx, op, a, claim.limit)  # the bypass attempts took time: A throttled right now
         outcomes.append(per_user(ctx, op, a, b))
         outcomes.append(burst(ctx, op, b, claim))
     outcomes.append(window(ctx, op, a, claim))
@@ -108,6 +109,14 @@ def wait_for_empty_window(ctx: ProbeContext, window_s: float) -> bool:
         return False
     time.sleep(window_s + 0.2)
     return True
+
+
+def drive_again(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> bool:
+    """Plain requests until one is refused again (bounded): True once throttled."""
+    for _ in range(limit * 2 + 5):
+        if _send(ctx, op, a)[1].status_code == 429:
+            return True
+    return False
 
 
 def discovery_operation(ctx: ProbeContext) -> tuple[Operation | None, Identity | None]:
@@ -154,9 +163,7 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
                                   f"{elapsed:.1f} s", location=op.key, evidence=evidence), first_429, sent)
     outcomes = [drive.outcome, advertised_budget(op, drive, found)]
     if wait_for_empty_window(ctx, found.window_s):  # a burst from an empty window: no slot frees during bypasses
-        for _ in range(found.limit * 2 + 5):
-            if _send(ctx, op, a)[1].status_code == 429:
-                break
+        drive_again(ctx, op, a, found.limit)
     outcomes += [bypass(ctx, op, a, found.limit), retry_after(op, first_429)]
     why = no_claim + "how many requests per what is the team's claim to make"
     return outcomes + [r.not_applicable(why, location=op.key) for r in (PER_USER, BURST, WINDOW)]
@@ -297,10 +304,7 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
     bypassed: dict[str, httpx.Response] = {}
     reset = None
     for label, send in variants.items():
-        for _ in range(limit * 2 + 5):  # throttled again first: the window may have moved on since
-            if get(path, headers=auth, retry_429=False).status_code == 429:
-                break
-        else:
+        if not drive_again(ctx, op, a, limit):  # throttled again first: the window may have moved on since
             reset = f"could not get throttled again before {label!r}"
             break
         plain, tried = [], []  # then plain and variant alternating, starting and ending with plain
