@@ -113,7 +113,7 @@ class Pacer:
 
     def advertised(self, key: str, response: httpx.Response) -> None:
         """RateLimit-Remaining: 0 with a reset: the next request under this key waits for the reset."""
-        from harness.security.probes.ratelimit import remaining_budget
+        from harness.security.probes.ratelimit_judges import remaining_budget
 
         if remaining_budget(response.headers) == 0:
             reset = reset_s(response.headers)

@@ -7,7 +7,6 @@ abort sets the run's ``aborted_reason`` (exit code 2). Each experiment moves the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from harness.chaos.runner import ChaosRunner

@@ -14,7 +14,6 @@ broken check is proven without taking the identity away; DELETE of a user-named 
 from __future__ import annotations
 
 import json
-import re
 
 import httpx
 
