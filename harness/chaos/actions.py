@@ -82,7 +82,7 @@ def restore_component(component: str) -> str:
     """Rollback for kill/pause: resume it if paused, start it again if it is not running."""
     session = current_session()
     platform = session.platform
-    if hasattr(platform, "restore"):  # a system the user runs: containers and processes (external platform)
+    if getattr(platform, "name", "") == "external":  # a system the user runs: containers and processes
         platform.restore(component)
         session.rolled_back(component)
         return f"{component} running"
