@@ -102,7 +102,49 @@ def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
             outcomes.append(_bola_on(ctx, op, owner, attackers, object_id, throwaways, seen))
         if producer.create is not None and ctx.authenticated(producer.create):
             outcomes.append(_listing_isolation(ctx, producer.create, owner, attackers, object_id))
-    return outcomes
+        outcomes += [_bola_listed(ctx, op, producer, attackers[0]) for op in ops if op.method in {"PUT", "PATCH"}]
+    return [o for o in outcomes if o is not None]
+
+
+OWNER_KEYS = ("owner", "seller", "author", "user", "username", "created_by", "owner_id", "user_id", "email")
+
+
+def _bola_listed(ctx: ProbeContext, op: Operation, producer: Producer, attacker: Identity) -> Outcome | None:
+    """PUT/PATCH of an object the attacker's own listing shows as someone else's (an owner field naming another
+    user), sending the object's own values back: a 2xx is a write on another user's object."""
+    if producer.listing is None:
+        return None
+    listed = ctx.call(producer.listing, attacker if ctx.authenticated(producer.listing) else None)
+    objects = objects_in(listed) if listed.is_success else []
+    created = _created_ids(ctx, attacker)
+    mine = {v.lower() for v in (attacker.username, attacker.email, attacker.name) if v}
+    mine |= {str(obj[k]).lower() for obj in objects if (id_of(obj, producer.param) or ("", ""))[1] in created
+             for k in OWNER_KEYS if isinstance(obj.get(k), (str, int))}  # what the attacker's own objects say
+    for obj in objects:
+        found = id_of(obj, producer.param)
+        owner = next((str(obj[k]) for k in OWNER_KEYS if isinstance(obj.get(k), (str, int)) and obj.get(k)), None)
+        if found is None or owner is None or owner.lower() in mine or found[1] in created:
+            continue
+        if attacker.tenant is not None and obj.get("tenant") in (None, attacker.tenant):
+            continue  # tenants: another user of the same tenant may share it by design (not BOLA)
+        body = {k: v for k, v in obj.items() if k not in OWNER_KEYS and k != found[0]
+                and not isinstance(v, (dict, list))}
+        response = ctx.call(op, attacker, path_values={producer.param: found[1]}, json=body)
+        evidence = Evidence(measured={"listed_by": producer.listing.key, "object_id": found[1], "owner_field": owner,
+                                      "attacker": attacker.name, "status": response.status_code,
+                                      "wrote_back_its_own_values": True},
+                            samples=[sample(response, f"{attacker.name} on {owner}'s object found by listing")])
+        if response.is_success:
+            evidence.curl = curl(response)
+            return BOLA.failed(f"{attacker.name} got {response.status_code} on {op.method} of {owner}'s object "
+                               f"found by listing", location=op.key, parameter=producer.param, evidence=evidence)
+        return BOLA.passed(f"{attacker.name} refused ({response.status_code}) on {owner}'s object found by listing",
+                           location=op.key, parameter=producer.param, evidence=evidence)
+    return None
+
+
+def _created_ids(ctx: ProbeContext, identity: Identity) -> set[str]:
+    return {object_id for created in ctx.created.values() for name, object_id in created if name == identity.name}
 
 
 def _listed_id(ctx: ProbeContext, producer: Producer, owner: Identity) -> str | None:
