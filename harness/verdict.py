@@ -1,4 +1,8 @@
-"""From checks to one verdict and its exit code (shared by the pytest plugin and the gate)."""
+"""From checks to one verdict and its exit code: the base every gate judgement starts from.
+
+``harness.gate.evaluate`` adds rules, waivers, levels and baselines on top; this module decides what
+no policy can change (aborted, harness error, nothing ran) and the severity-threshold view of checks.
+"""
 
 from __future__ import annotations
 
@@ -51,12 +55,3 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
     if inconclusive:
         return Judgement(Verdict.INCONCLUSIVE, inconclusive)
     return Judgement(Verdict.READY, [f"every check of severity >= {threshold.value} passed"])
-
-
-def apply_verdict(run: RunResult, threshold: Severity) -> Judgement:
-    """Judge and store the verdict and exit code on the run."""
-    judgement = judge(run, threshold)
-    run.verdict = judgement.verdict
-    run.exit_code = int(judgement.exit_code)
-    run.severity_threshold = threshold
-    return judgement
