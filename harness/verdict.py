@@ -37,6 +37,9 @@ class Judgement:
 def judge(run: RunResult, threshold: Severity) -> Judgement:
     """Aborted > harness error > nothing ran > blocking failure > inconclusive > ready.
 
+    When no check ran because a suite could not decide (every check skipped, e.g. an unhealthy load
+    generator), the answer is inconclusive (6), not "nothing ran" (5).
+
     A blocking failure outranks an inconclusive suite: one proven defect is enough to say
     "not ready", whatever another suite could not decide.
     """
@@ -45,13 +48,15 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
     if run.error:
         return Judgement(Verdict.ERROR, [run.error])
     checks = run.all_checks()
+    inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
     if not any(check.status in RAN_STATUSES for check in checks):
+        if inconclusive:  # checks were skipped because the suite could not decide, e.g. an unhealthy generator
+            return Judgement(Verdict.INCONCLUSIVE, inconclusive)
         return Judgement(Verdict.NOTHING_RAN, ["no check ran (all skipped, not applicable, or none recorded)"])
     blocking = [c for c in checks if c.is_failure and c.severity >= threshold]
     if blocking:
         reasons = [f"{c.id} {c.status.value} ({c.severity.value}): {c.message or c.title}" for c in blocking]
         return Judgement(Verdict.NOT_READY, reasons, blocking)
-    inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
     if inconclusive:
         return Judgement(Verdict.INCONCLUSIVE, inconclusive)
     return Judgement(Verdict.READY, [f"every check of severity >= {threshold.value} passed"])
