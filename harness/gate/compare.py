@@ -43,15 +43,14 @@ class MetricChange:
         return (self.after.value - self.before.value) / abs(self.before.value)
 
     def line(self) -> str:
-        """``load.smoke.list_analyses.p95_ms: 21.4 ms → 815 ms (+3708 %; allowed +10%; …)``"""
-        shift = f"{self.relative:+.0%}; " if self.relative is not None else ""
-        if self.change.worse_when_higher:
-            bounds = f"current ≥ {fmt(self.after.low, self.unit)} vs limit {fmt(self.limit, self.unit)}"
-        else:
-            bounds = f"current ≤ {fmt(self.after.high, self.unit)} vs limit {fmt(self.limit, self.unit)}"
+        """``load.smoke.list_analyses.p95_ms: 175 ms → 1149 ms (+555%, allowed +10%; …)``"""
+        shift = f"{self.relative:+.0%}, " if self.relative is not None else ""
+        side, bound = ("≥", self.after.low) if self.change.worse_when_higher else ("≤", self.after.high)
+        limit_side = "≤" if self.change.worse_when_higher else "≥"
+        sure = (f"with 99 % confidence {side} {fmt(bound, self.unit)} where {limit_side} {fmt(self.limit, self.unit)} "
+                f"is allowed" if bound is not None else f"limit {fmt(self.limit, self.unit)}")
         return (f"{self.name}: {fmt(self.before.value, self.unit)} → {fmt(self.after.value, self.unit)} "
-                f"({shift}allowed {self.change.text}; {bounds} at 99 %; "
-                f"{self.before.samples} → {self.after.samples} samples)")
+                f"({shift}allowed {self.change.text}; {sure}; {self.before.samples} → {self.after.samples} samples)")
 
 
 def fmt(value: float | None, unit: str) -> str:
