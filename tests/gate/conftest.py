@@ -67,5 +67,7 @@ def slow_endpoint_run(real_runs_dir: Path) -> RealRun:
 
 @pytest.fixture(scope="session")
 def bola_run(real_runs_dir: Path) -> RealRun:
-    """``bola``: another tenant reads and deletes your analyses. Security smoke only (~45 s)."""
-    return harness_run(real_runs_dir, "bola", "--suite", "security", "--defects", "bola")
+    """``bola``: another tenant reads and deletes your analyses. Security smoke only (~45 s), judged in-run by
+    the test levels policy (so the report carries its level)."""
+    return harness_run(real_runs_dir, "bola", "--suite", "security", "--defects", "bola",
+                       "--policy", str(Path(__file__).with_name("levels.yaml")))

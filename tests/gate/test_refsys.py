@@ -134,29 +134,24 @@ def test_a_waiver_about_to_expire_warns_in_the_log_and_the_summary(bola_run, tmp
     assert "expires in 5 days |" in summary.read_text()
 
 
-LEVELS = {
-    "levels": [
-        {"name": "bronze", "checks": ["security.headers.*", "security.cors.*", "security.cookies.*"]},
-        {"name": "silver", "checks": ["security.auth.*", "security.injection.*", "security.csrf.*"]},
-        {"name": "gold", "checks": ["security.authz.*"]},
-    ],
-    "require_level": "gold",
-}
+LEVELS = Path(__file__).with_name("levels.yaml")
 
 
 def test_the_clean_system_reaches_the_top_level_and_bola_drops_it_one(clean_run, bola_run, tmp_path, capsys):
-    policy = tmp_path / "levels.yaml"
-    policy.write_text(yaml.safe_dump(LEVELS))
-    _, clean_lines = gate(capsys, clean_run.folder, "--policy", policy)
+    _, clean_lines = gate(capsys, clean_run.folder, "--policy", LEVELS)
     assert "level gold [bronze ✓ silver ✓ gold ✓] (top level)" in clean_lines
     assert not [line for line in blocking(clean_lines) if line.startswith("BLOCKING level")]
-    code, lines = gate(capsys, bola_run.folder, "--policy", policy)
+    code, lines = gate(capsys, bola_run.folder, "--policy", LEVELS)
     assert code == ExitCode.NOT_READY
     assert f"level silver [bronze ✓ silver ✓ gold ✗]; missing for gold: {BOLA} fail" in lines
     assert f"BLOCKING level: reached silver, policy requires gold; missing for gold: {BOLA} fail" in lines
 
 
-def test_the_run_itself_reports_its_level_when_run_with_a_policy(bola_run, clean_run):
-    # the fixtures' runs had no --policy: the report says so, and holds no level
-    assert clean_run.report.gate is not None and clean_run.report.gate.policy == "default"
-    assert clean_run.report.gate.levels == []
+def test_a_run_with_a_policy_reports_its_level_in_json_and_html(bola_run):
+    summary = bola_run.report.gate  # the bola fixture ran with --policy tests/gate/levels.yaml
+    assert summary is not None and summary.policy.endswith("levels.yaml")
+    assert (summary.levels, summary.level, summary.next_level) == (["bronze", "silver", "gold"], "silver", "gold")
+    assert summary.missing == [f"{BOLA} fail"]
+    assert bola_run.exit_code == ExitCode.NOT_READY
+    html = (bola_run.folder / "readiness.html").read_text()
+    assert "Level reached: <b>silver</b>" in html and f"<code>{BOLA} fail</code>" in html
