@@ -23,7 +23,8 @@ DEFAULT_DIR = Path(".harness-baselines")
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 FAILING = (Status.FAIL, Status.ERROR)
 # worst first: the status a check id has when its instances (one per operation, say) differ
-_STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.PASS, Status.WAIVED, Status.SKIPPED, Status.NOT_APPLICABLE]
+_STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.PASS, Status.WAIVED, Status.SKIPPED,
+                 Status.NOT_APPLICABLE]
 
 
 class _Strict(BaseModel):

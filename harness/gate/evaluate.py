@@ -1,7 +1,7 @@
 """The gate's judgement: a report + policy (+ waivers, + baseline) → verdict and one line per reason.
 
 Order of verdicts (as ``harness.verdict.judge``): aborted > harness error > nothing ran > blocking >
-inconclusive > ready. Blocking reasons, regressions first:
+inconclusive (a suite that could not decide, or a check the policy blocks on that could not) > ready. Blocking reasons, regressions first:
 
 1. regressions against the baseline: a check that passed there and fails now; a metric worse than its
    policy expression allows (``compare.py``);
@@ -101,9 +101,9 @@ def evaluate(run: RunResult, policy: Policy, *, waivers: list[Waiver] | None = N
     result.blocking = regressions + blocking
     if result.blocking:
         result.verdict = Verdict.NOT_READY
-    elif any(suite.inconclusive for suite in run.suites):
+    elif undecided := _undecided(run, policy):
         result.verdict = Verdict.INCONCLUSIVE
-        result.notes = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
+        result.notes = undecided
     else:
         against = f"; nothing worse than {baseline.describe()}" if baseline else ""
         result.notes = [f"every blocking check passed (severity ≥ {policy.severity_threshold.value} "
@@ -172,6 +172,13 @@ def _judge_checks(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline
             result.known.append(f"{what}: failed in the baseline too")
             continue
         _add(sink, result, FAILED, f"{what}: {_detail(worst, checks, open_findings)}{expired}")
+
+
+def _undecided(run: RunResult, policy: Policy) -> list[str]:
+    """Suites that could not decide, and checks the policy would block on that could not decide (throttled)."""
+    reasons = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
+    return reasons + [f"{c.id} inconclusive ({c.severity.value}): {c.message or c.title}" for c in run.all_checks()
+                      if c.status is Status.INCONCLUSIVE and policy.action_for(c) == "block"]
 
 
 def _judge_claims(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline: Baseline | None,

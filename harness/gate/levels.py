@@ -88,7 +88,7 @@ def evaluate_levels(run: RunResult, levels: list[Level], ledger: WaiverLedger) -
                     names = sorted({w.name for w in by_finding if w is not None})
                     outcome.waived.append(f"{cid} {status.value} (findings waived: {', '.join(names)})")
                     continue
-                why = "skipped: not verified" if status is Status.SKIPPED else status.value
+                why = f"{status.value}: not verified" if status in (Status.SKIPPED, Status.INCONCLUSIVE) else status.value
                 outcome.missing.append(f"{cid} {why}")
         for claim_id in level.claims:
             claim = claims.get(claim_id)

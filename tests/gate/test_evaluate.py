@@ -160,3 +160,13 @@ def test_a_baseline_from_another_profile_warns():
                       metrics=[Metric(name="load.stress.all.p95_ms", value=1, unit="ms", samples=1)])
     result = evaluate(make_run(make_check("a.b.c")), Policy(), baseline=from_run(before, "nightly"), today=TODAY)
     assert result.verdict is Verdict.READY and "ran profile stress, this run smoke" in result.warnings[0]
+
+
+def test_a_check_that_could_not_decide_is_inconclusive_when_the_policy_would_block_on_it():
+    throttled = make_run(make_check("security.ratelimit.window", Status.INCONCLUSIVE, Severity.HIGH))
+    assert evaluate(throttled, Policy(), today=TODAY).exit_code == ExitCode.INCONCLUSIVE
+    relaxed = Policy.model_validate({"rules": [{"check": "security.ratelimit.*", "action": "warn"}]})
+    assert evaluate(throttled, relaxed, today=TODAY).exit_code == ExitCode.READY
+    levels = evaluate(throttled, Policy.model_validate({"levels": [{"name": "bronze", "checks": ["security.*"]}]}),
+                      today=TODAY).levels
+    assert levels.next.missing == ["security.ratelimit.window inconclusive: not verified"]
