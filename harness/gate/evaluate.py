@@ -146,10 +146,10 @@ def _judge_checks(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline
             assert waiver is not None
             result.waived.append(_waived_line(what, waiver))
             continue
-        expired = f"; {_expired(waiver)}" if waiver else ""
         open_findings = _open_findings(findings.get(cid, []), ledger, result)
         if findings.get(cid) and not open_findings:  # every finding of the check is waived by fingerprint
             continue
+        expired = _expired([waiver, *(ledger.for_finding(f.fingerprint) for f in open_findings)])
         was = before.get(cid)
         if baseline is not None and was is Status.PASS:
             result.check_regressions.append((worst, was.value))
@@ -166,7 +166,7 @@ def _judge_checks(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline
                     result.new_findings.append((finding, action == "block"))
                     _add(sink, result, NEW_FINDING,
                          f"{cid} ({finding.severity.value}) at {finding.location or '-'}: {finding.title} "
-                         f"[fingerprint {finding.fingerprint}]{_finding_expiry(finding, ledger)}{expired}")
+                         f"[fingerprint {finding.fingerprint}]{_expired([waiver, ledger.for_finding(finding.fingerprint)])}")
             continue
         if baseline is not None and was in FAILING:
             result.known.append(f"{what}: failed in the baseline too")
@@ -198,7 +198,7 @@ def _judge_claims(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline
         if baseline is not None and baseline.claims.get(claim.id) is ClaimVerdict.REFUTED:
             result.known.append(f"claim {what}: refuted in the baseline too")
             continue
-        expired = f"; {_expired(waiver)}" if waiver else ""
+        expired = _expired([waiver])
         _add(blocking if action == "block" else None, result, REFUTED,
              f"{what}: {claim.reason or 'a mapped check failed'}{expired}")
 
@@ -215,11 +215,6 @@ def _open_findings(findings: list[Finding], ledger: WaiverLedger, result: GateRe
         else:
             open_findings.append(finding)
     return open_findings
-
-
-def _finding_expiry(finding: Finding, ledger: WaiverLedger) -> str:
-    waiver = ledger.for_finding(finding.fingerprint)
-    return f"; {_expired(waiver)}" if waiver else ""
 
 
 def _detail(worst: Check, checks: list[Check], findings: list[Finding]) -> str:
@@ -241,8 +236,10 @@ def _waived_line(what: str, waiver: Waiver) -> str:
     return f"{what} waived by '{waiver.name}' until {waiver.expires} (owner {waiver.owner}): {waiver.reason}"
 
 
-def _expired(waiver: Waiver) -> str:
-    return f"{waiver.describe()} expired on {waiver.expires}"
+def _expired(waivers: list[Waiver | None]) -> str:
+    """``; waiver 'x' (…) expired on DATE`` for each expired waiver that would have covered the item."""
+    notes = [f"; {w.describe()} expired on {w.expires}" for w in waivers if w is not None]
+    return "".join(dict.fromkeys(notes))
 
 
 def _waiver_housekeeping(ledger: WaiverLedger, result: GateResult) -> None:

@@ -170,3 +170,11 @@ def test_a_check_that_could_not_decide_is_inconclusive_when_the_policy_would_blo
     levels = evaluate(throttled, Policy.model_validate({"levels": [{"name": "bronze", "checks": ["security.*"]}]}),
                       today=TODAY).levels
     assert levels.next.missing == ["security.ratelimit.window inconclusive: not verified"]
+
+
+def test_an_expired_fingerprint_waiver_is_named_on_the_line_it_no_longer_covers():
+    run = bola_run("GET /x")
+    fingerprint = run.all_findings()[0].fingerprint
+    result = evaluate(run, Policy(waivers=[waiver(-1, fingerprint=fingerprint, id="get-x")]), today=TODAY)
+    (kind, line), = result.blocking
+    assert line.endswith(f"waiver 'get-x' (finding {fingerprint}, owner alice) expired on 2026-02-28")
