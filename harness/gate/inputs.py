@@ -50,7 +50,7 @@ def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:
 def describe(source: str, model: type[BaseModel], exc: ValidationError) -> str:
     """``source: key.path: what is wrong (got …); allowed: …`` for pydantic's first error."""
     first = exc.errors()[0]
-    loc = [part for part in first["loc"] if not _is_union_tag(part)]
+    loc = list(first["loc"])
     where = ".".join(str(part) for part in loc) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
@@ -62,11 +62,6 @@ def describe(source: str, model: type[BaseModel], exc: ValidationError) -> str:
     else:
         allowed = "allowed: " + allowed_at(model, loc)
     return f"{source}: {where}: {message}{shown}{more}; {allowed}"
-
-
-def _is_union_tag(part: object) -> bool:
-    """pydantic puts the member type's name in the location of errors inside unions (``str``, ``Rule``)."""
-    return isinstance(part, str) and (part[:1].isupper() or part in ("str", "int", "float", "bool", "date"))
 
 
 def allowed_at(model: type[BaseModel], loc: list[Any]) -> str:
