@@ -57,6 +57,7 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
 MAX_PROBE_REQUESTS = 2000
 MAX_DISCOVERY_REQUESTS = 400
 BYPASS_TRIES = 2  # variant requests per bypass, each between two plain ones
+PER_USER_TRIES = 3  # B's requests while A is throttled
 MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst  # no claim: requests sent looking for the first 429
 BURST_WORKERS = 8
 ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
@@ -288,14 +289,19 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
 
 
 def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity) -> Outcome:
-    _, response = _send(ctx, op, b)
-    evidence = Evidence(measured={"throttled": a.name, "other": b.name, "other_status": response.status_code},
-                        samples=[sample(response, f"{b.name} while {a.name} is throttled")])
-    if response.status_code == 429:
-        evidence.curl = curl(response)
-        return PER_USER.failed(f"{b.name} is throttled because {a.name} used the limit (one shared bucket)",
-                               location=op.key, evidence=evidence)
-    return PER_USER.passed(f"{b.name} unaffected ({response.status_code})", location=op.key, evidence=evidence)
+    """B sends ``PER_USER_TRIES`` requests right after A was refused: B's own budget covers them all, so one 429
+    means B shares A's bucket. (A single request could land on a slot A's sliding window just freed.)"""
+    responses = [_send(ctx, op, b)[1] for _ in range(PER_USER_TRIES)]
+    statuses = [r.status_code for r in responses]
+    refused = [r for r in responses if r.status_code == 429]
+    evidence = Evidence(measured={"throttled": a.name, "other": b.name, "other_statuses": statuses},
+                        samples=[sample(r, f"{b.name} while {a.name} is throttled") for r in (refused or responses)[:2]])
+    if refused:
+        evidence.curl = curl(refused[0])
+        return PER_USER.failed(f"{b.name} is throttled ({len(refused)} of {len(responses)}) because {a.name} used "
+                               "the limit (one shared bucket)", location=op.key, evidence=evidence)
+    return PER_USER.passed(f"{b.name} unaffected ({', '.join(map(str, statuses))})", location=op.key,
+                           evidence=evidence)
 
 
 def burst(ctx: ProbeContext, op: Operation, b: Identity, claim: RateLimitClaim) -> Outcome:
