@@ -64,7 +64,8 @@ def external_background_profile(target: Any, rate: float, duration_s: float, *, 
     data = base.model_dump(by_alias=True)
     data.update(name="chaos_background", seed=seed, stages=[{"duration_s": duration_s, "rate": rate}],
                 description=f"chaos steady state on {target.base_url}: {base.name}'s operations at {rate:g}/s",
-                max_users=max(30, int(rate * 8)))
+                max_users=max(30, int(rate * 8)),
+                generator={"max_cpu_percent": 90, "max_saturated_fraction": 0.5, "max_lag_p99_ms": 250})
     return parse_profile(data, "chaos background load")
 
 
