@@ -100,6 +100,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     else:
         drive_again(ctx, op, a, claim.limit)  # the bypass attempts took time: A throttled right now
         outcomes.append(per_user(ctx, op, a, b))
+        wait_for_empty_window(ctx, claim.window_s)  # B's burst from a budget of its own, whatever per_user spent
         outcomes.append(burst(ctx, op, b, claim))
     outcomes.append(window(ctx, op, a, claim))
     return outcomes
