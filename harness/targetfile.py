@@ -26,6 +26,7 @@ Every key is validated before anything starts; an error names the file and the k
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,8 @@ class Hints(BaseModel):
     learn: bool = Field(True, description="learn what the spec does not say (auth, bodies, producers); "
                         "false: only what the spec declares")
 
-    @field_validator("public_operations", "admin_operations")
-    @classmethod
-    def _operations(cls, values: list[str]) -> list[str]:
-        bad = [v for v in values if not _is_operation(v)]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not 'METHOD /path' (e.g. 'GET /products')")
-        return values
+    _operations = field_validator("public_operations", "admin_operations")(
+        classmethod(lambda cls, values: _operation_patterns(values)))
 
 
 class FuzzFilter(BaseModel):
@@ -79,13 +75,7 @@ class FuzzFilter(BaseModel):
     keep_identities: bool = Field(True, description="never send operations that change the login identities' "
                                   "credentials or delete them (password, e-mail, delete user)")
 
-    @field_validator("include", "exclude")
-    @classmethod
-    def _patterns(cls, values: list[str]) -> list[str]:
-        bad = [v for v in values if not _is_operation(v)]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not 'METHOD /path', '/path' or 'operationId:ID'")
-        return values
+    _patterns = field_validator("include", "exclude")(classmethod(lambda cls, values: _operation_patterns(values)))
 
 
 class ChaosComponent(BaseModel):
@@ -150,10 +140,11 @@ class TargetFile(BaseModel):
         return value
 
 
-def _is_operation(text: str) -> bool:
-    import re
-
-    return re.fullmatch(OPERATION_PATTERN, text) is not None
+def _operation_patterns(values: list[str]) -> list[str]:
+    bad = [v for v in values if re.fullmatch(OPERATION_PATTERN, v) is None]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not 'METHOD /path' (e.g. 'GET /products'), '/path' or 'operationId:ID'")
+    return values
 
 
 def read_target_file(path: Path) -> TargetFile:

@@ -48,6 +48,8 @@ import logging
 
 from werkzeug.serving import make_server
 
+from tests.foreign.common import GOOD_HEADERS
+
 PASSWORD = "Sh0p-pass!"
 LOCKOUT_FAILURES, LOCKOUT_S = 5, 30.0
 DEFAULT_RATE_LIMIT = (120, 5.0)
@@ -64,14 +66,7 @@ DEFECTS: dict[str, dict[str, str]] = {
     "csrf_missing": {"check": "security.csrf.missing_token", "location": ""},
     "ratelimit_xff": {"check": "security.ratelimit.bypass", "location": ""},
 }
-GOOD_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(), geolocation=()", "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+
 
 
 def identities() -> dict[str, dict[str, Any]]:

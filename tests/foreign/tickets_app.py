@@ -44,6 +44,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware
 
+from tests.foreign.common import GOOD_HEADERS
+
 warnings.filterwarnings("ignore", message="The HMAC key is", module="jwt")  # the weak secret is the point
 WEAK_SECRET = "secret123"
 PASSWORD = "Tk-pass-2024"
@@ -68,14 +70,7 @@ USERS = {
     "gus@globex.test": {"tenant": "globex", "role": "agent"},
     "ada@acme.test": {"tenant": "acme", "role": "admin"},
 }
-GOOD_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(), geolocation=()", "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+
 
 
 def identities() -> dict[str, dict[str, Any]]:
