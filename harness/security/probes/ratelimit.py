@@ -1,8 +1,9 @@
 """Rate-limit claim verification (``scenarios/claims/*.yaml``: ``rate_limit: {limit, window_s, per}``).
 
-Order matters and is fixed: user A is driven into the limit (``enforced``), bypasses are tried while A
-is throttled, user B must still get through (``per_user``), B's concurrent burst must not exceed the
-limit (``burst``), and - only when the window fits the profile's time budget - A's traffic is shaped
+Order matters and is fixed: user A is driven into the limit from an empty window (``enforced``), user B
+must still get through right then (``per_user``: nothing of A's burst has aged out yet), bypasses are
+tried while A is throttled, B's concurrent burst (from a fresh window) must not exceed the limit
+(``burst``), and - only when the window fits the profile's time budget - A's traffic is shaped
 to expose fixed windows (``window``): wait until A is admitted again, wait half a window, burst, wait
 until admitted again, burst. A fixed window then admits ~2x the limit within one rolling window; a
 sliding window never admits more than the limit. The verdict uses the max accepted in any rolling window.
@@ -92,16 +93,17 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     if throttled is None:
         reason = "the limit was never reached, so what happens beyond it cannot be observed"
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
+    per_user_applies = b is not None and claim.per == "user"
+    if per_user_applies:  # first: A's burst just filled the window, nothing of it ages out for a while
+        outcomes.append(per_user(ctx, op, a, b))  # type: ignore[arg-type]
     outcomes.append(bypass(ctx, op, a, claim.limit))
     outcomes.append(retry_after(op, throttled))
-    if b is None or claim.per != "user":
+    if not per_user_applies:
         reason = "needs two identities" if b is None else f"the claim is per {claim.per}, not per user"
         outcomes += [PER_USER.not_applicable(reason, location=op.key), BURST.not_applicable(reason, location=op.key)]
     else:
-        drive_again(ctx, op, a, claim.limit)  # the bypass attempts took time: A throttled right now
-        outcomes.append(per_user(ctx, op, a, b))
         wait_for_empty_window(ctx, claim.window_s)  # B's burst from a budget of its own, whatever per_user spent
-        outcomes.append(burst(ctx, op, b, claim))
+        outcomes.append(burst(ctx, op, b, claim))  # type: ignore[arg-type]
     outcomes.append(window(ctx, op, a, claim))
     return outcomes
 
