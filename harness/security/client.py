@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import re
 import shlex
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -197,6 +198,19 @@ class ProbeClient:
         response.extensions["elapsed_s"] = time.perf_counter() - started
         self._http.cookies.clear()
         return response
+
+    @contextlib.contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """Every request in the block over one kept-alive connection: behind a connection-level balancer they
+        all reach the same replica (whose limiter store may be its own), so what they see can be compared."""
+        shared = self._http
+        self._http = httpx.Client(base_url=self.base_url, timeout=shared.timeout, follow_redirects=False,
+                                  limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+        try:
+            yield
+        finally:
+            self._http.close()
+            self._http = shared
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

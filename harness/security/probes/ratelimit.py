@@ -95,7 +95,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         return outcomes + [r.skipped(reason, location=op.key) for r in (RETRY_AFTER, BYPASS, PER_USER, BURST, WINDOW)]
     per_user_applies = b is not None and claim.per == "user"
     if per_user_applies:  # first: A's burst just filled the window, nothing of it ages out for a while
-        outcomes.append(per_user(ctx, op, a, b))  # type: ignore[arg-type]
+        outcomes.append(per_user(ctx, op, a, b, claim.limit))  # type: ignore[arg-type]
     outcomes.append(bypass(ctx, op, a, claim.limit))
     outcomes.append(retry_after(op, throttled))
     if not per_user_applies:
@@ -263,6 +263,24 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
         "upper-case path": lambda: get(path.upper(), headers=auth, retry_429=False),
         "HEAD": lambda: ctx.client.request("HEAD", path, headers=auth, retry_429=False),
     }
+    with ctx.client.one_connection():  # plain and variant along the same path (replica)
+        attempts, bypassed, reset = _try_variants(ctx, op, a, limit, path, auth, variants)
+    evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset},
+                        samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
+    if bypassed:
+        evidence.curl = curl(next(iter(bypassed.values())))
+        return BYPASS.failed(f"throttled user got through with: {', '.join(bypassed)} (while the plain request "
+                             "was still refused)", location=op.key, evidence=evidence)
+    if not attempts:
+        return BYPASS.inconclusive(f"no bypass could be tried: {reset}", location=op.key, evidence=evidence)
+    return BYPASS.passed(f"{len(attempts)} bypass attempts all refused" + (f"; {reset}" if reset else ""),
+                         location=op.key, evidence=evidence)
+
+
+def _try_variants(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int, path: str,
+                  auth: dict[str, str], variants: dict) -> tuple[dict[str, httpx.Response], dict[str, httpx.Response],
+                                                              str | None]:
+    get = ctx.client.get
     attempts: dict[str, httpx.Response] = {}
     bypassed: dict[str, httpx.Response] = {}
     reset = None
@@ -279,22 +297,15 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
         attempts[label] = tried[-1]
         if all(r.is_success for r in tried) and all(r.status_code == 429 for r in plain):
             bypassed[label] = tried[-1]
-    evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset},
-                        samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
-    if bypassed:
-        evidence.curl = curl(next(iter(bypassed.values())))
-        return BYPASS.failed(f"throttled user got through with: {', '.join(bypassed)} (while the plain request "
-                             "was still refused)", location=op.key, evidence=evidence)
-    if not attempts:
-        return BYPASS.inconclusive(f"no bypass could be tried: {reset}", location=op.key, evidence=evidence)
-    return BYPASS.passed(f"{len(attempts)} bypass attempts all refused" + (f"; {reset}" if reset else ""),
-                         location=op.key, evidence=evidence)
+    return attempts, bypassed, reset
 
 
-def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity) -> Outcome:
+def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity, limit: int) -> Outcome:
     """B sends ``PER_USER_TRIES`` requests right after A was refused: B's own budget covers them all, so one 429
     means B shares A's bucket. (A single request could land on a slot A's sliding window just freed.)"""
-    responses = [_send(ctx, op, b)[1] for _ in range(PER_USER_TRIES)]
+    with ctx.client.one_connection():  # A refused, then B, along the same path (replica) as A
+        drive_again(ctx, op, a, limit)
+        responses = [_send(ctx, op, b)[1] for _ in range(PER_USER_TRIES)]
     statuses = [r.status_code for r in responses]
     refused = [r for r in responses if r.status_code == 429]
     evidence = Evidence(measured={"throttled": a.name, "other": b.name, "other_statuses": statuses},
