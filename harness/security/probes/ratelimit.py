@@ -117,10 +117,10 @@ def wait_for_empty_window(ctx: ProbeContext, window_s: float) -> bool:
     return True
 
 
-def drive_again(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> bool:
-    """Plain requests until one is refused again (bounded): True once throttled."""
+def drive_again(ctx: ProbeContext, op: Operation, headers: dict[str, str], limit: int) -> bool:
+    """Plain requests (with these credentials, no re-login on the way) until one is refused again: True then."""
     for _ in range(limit * 2 + 5):
-        if _send(ctx, op, a)[1].status_code == 429:
+        if ctx.client.request(op.method, ctx.url(op), headers=headers, retry_429=False).status_code == 429:
             return True
     return False
 
@@ -169,7 +169,7 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
                                   f"{elapsed:.1f} s", location=op.key, evidence=evidence), first_429, sent)
     outcomes = [drive.outcome, advertised_budget(op, drive, found)]
     if wait_for_empty_window(ctx, found.window_s):  # a burst from an empty window: no slot frees during bypasses
-        drive_again(ctx, op, a, found.limit)
+        drive_again(ctx, op, ctx.identities.bearer(a) if a is not None else {}, found.limit)
     outcomes += [bypass(ctx, op, a, found.limit), retry_after(op, first_429)]
     why = no_claim + "how many requests per what is the team's claim to make"
     return outcomes + [r.not_applicable(why, location=op.key) for r in (PER_USER, BURST, WINDOW)]
@@ -254,17 +254,16 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
     sliding window whose older entries age out frees slots that land on whichever request comes next); before
     each variant the plain request is driven into the limit again in case the window moved on."""
     path = ctx.url(op)
-    auth = ctx.identities.bearer(a) if a is not None else {}
     get = ctx.client.get
     variants = {
-        "X-Forwarded-For": lambda: get(path, headers={**auth, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),
-        "X-Real-IP": lambda: get(path, headers={**auth, "X-Real-IP": "198.51.100.8"}, retry_429=False),
-        "trailing slash": lambda: get(path.rstrip("/") + "/", headers=auth, retry_429=False),
-        "upper-case path": lambda: get(path.upper(), headers=auth, retry_429=False),
-        "HEAD": lambda: ctx.client.request("HEAD", path, headers=auth, retry_429=False),
+        "X-Forwarded-For": lambda h: get(path, headers={**h, "X-Forwarded-For": "198.51.100.7"}, retry_429=False),
+        "X-Real-IP": lambda h: get(path, headers={**h, "X-Real-IP": "198.51.100.8"}, retry_429=False),
+        "trailing slash": lambda h: get(path.rstrip("/") + "/", headers=h, retry_429=False),
+        "upper-case path": lambda h: get(path.upper(), headers=h, retry_429=False),
+        "HEAD": lambda h: ctx.client.request("HEAD", path, headers=h, retry_429=False),
     }
     with ctx.client.one_connection():  # plain and variant along the same path (replica)
-        attempts, bypassed, reset = _try_variants(ctx, op, a, limit, path, auth, variants)
+        attempts, bypassed, reset = _try_variants(ctx, op, a, limit, path, variants)
     evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset},
                         samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
     if bypassed:
@@ -278,14 +277,14 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
 
 
 def _try_variants(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int, path: str,
-                  auth: dict[str, str], variants: dict) -> tuple[dict[str, httpx.Response], dict[str, httpx.Response],
-                                                              str | None]:
+                  variants: dict) -> tuple[dict[str, httpx.Response], dict[str, httpx.Response], str | None]:
     get = ctx.client.get
     attempts: dict[str, httpx.Response] = {}
     bypassed: dict[str, httpx.Response] = {}
     reset = None
     for label, send in variants.items():
-        if not drive_again(ctx, op, a, limit):  # throttled again first: the window may have moved on since
+        auth = ctx.identities.bearer(a) if a is not None else {}  # fresh for this sequence, no re-login inside it
+        if not drive_again(ctx, op, auth, limit):  # throttled again first: the window may have moved on since
             reset = f"could not get throttled again before {label!r}"
             break
         plain, tried = [], []  # then plain and variant alternating, starting and ending with plain
@@ -293,7 +292,7 @@ def _try_variants(ctx: ProbeContext, op: Operation, a: Identity | None, limit: i
             if step % 2 == 0:
                 plain.append(get(path, headers=auth, retry_429=False))
             else:
-                tried.append(send())
+                tried.append(send(auth))
         attempts[label] = tried[-1]
         if all(r.is_success for r in tried) and all(r.status_code == 429 for r in plain):
             bypassed[label] = tried[-1]
@@ -303,9 +302,11 @@ def _try_variants(ctx: ProbeContext, op: Operation, a: Identity | None, limit: i
 def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity, limit: int) -> Outcome:
     """B sends ``PER_USER_TRIES`` requests right after A was refused: B's own budget covers them all, so one 429
     means B shares A's bucket. (A single request could land on a slot A's sliding window just freed.)"""
-    with ctx.client.one_connection():  # A refused, then B, along the same path (replica) as A
-        drive_again(ctx, op, a, limit)
-        responses = [_send(ctx, op, b)[1] for _ in range(PER_USER_TRIES)]
+    auth_a, auth_b = ctx.identities.bearer(a), ctx.identities.bearer(b)  # before: a re-login would switch path
+    with ctx.client.one_connection():  # A refused, then B, along the same connection (replica) as A
+        drive_again(ctx, op, auth_a, limit)
+        responses = [ctx.client.request(op.method, ctx.url(op), headers=auth_b, retry_429=False)
+                     for _ in range(PER_USER_TRIES)]
     statuses = [r.status_code for r in responses]
     refused = [r for r in responses if r.status_code == 429]
     evidence = Evidence(measured={"throttled": a.name, "other": b.name, "other_statuses": statuses},
