@@ -22,8 +22,6 @@ from harness.platforms.base import Identity, Target
 from harness.security.client import ProbeClient
 from harness.security.spec import ApiSpec, Operation
 
-Tokens = Credential  # the name probes used before credentials could be cookies or named headers
-
 
 @dataclass
 class CookieSession:
