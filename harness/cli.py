@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ def run(
     backend: Annotated[Optional[str], typer.Option(help="reference system storage: sqlite or postgres")] = None,
     defects: Annotated[Optional[str], typer.Option(help="reference system defect switches, comma-separated")] = None,
     policy: Annotated[Optional[Path], typer.Option(help="gate policy YAML")] = None,
+    claims: Annotated[Optional[Path], typer.Option(help="claims file: a verdict per claim in the report")] = None,
     seed: Annotated[Optional[int], typer.Option(help="seed for randomised suites (replays a run)")] = None,
     load_workers: Annotated[Optional[int], typer.Option(help="load generator processes")] = None,
     identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
@@ -60,11 +62,15 @@ def run(
     cli_layer = {
         "platform": platform, "target_url": target_url, "openapi_url": openapi_url, "profile": profile,
         "report_dir": report_dir,
-        "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
+        "allow_hosts": allow_host, "backend": backend, "policy": policy, "claims": claims, "seed": seed,
         "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
     }
     config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
+    if config.claims:
+        from harness.claims.model import load_claims_file
+
+        load_claims_file(config.claims)  # a malformed claims file is exit 4 before any system starts
     ensure_urls_allowed([config.target_url, config.openapi_url], config.allow_hosts)
     specs = resolve_suites(suite or [])
     if not specs:
@@ -73,7 +79,7 @@ def run(
     flags = {
         "--platform": platform, "--target-url": target_url, "--openapi-url": openapi_url, "--profile": profile,
         "--report-dir": report_dir,
-        "--backend": backend, "--defects": defects, "--policy": policy, "--seed": seed,
+        "--backend": backend, "--defects": defects, "--policy": policy, "--claims": claims, "--seed": seed,
         "--load-workers": load_workers, "--identities": identities,
     }
     args += [item for flag, value in flags.items() if value is not None for item in (flag, str(value))]
@@ -162,16 +168,21 @@ def doctor(
 
 @app.command()
 def schema(
+    document: Annotated[str, typer.Argument(help="readiness (readiness.json) or claims (claims files)")] = "readiness",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     check: Annotated[bool, typer.Option(help="exit 1 if the exported schema differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json."""
-    from harness.schema import SCHEMA_FILE, current_schema, exported_schema, render
+    """Print (or write) the JSON Schema of readiness.json, or of claims files (harness schema claims)."""
+    from harness.schema import SCHEMAS, render
 
+    if document not in SCHEMAS:
+        raise UsageError(f"no schema named {document!r}; choose one of: {', '.join(SCHEMAS)}")
+    exported_file, current_schema = SCHEMAS[document]
     current = current_schema()
     if check:
-        same = exported_schema() == current
-        console.print(f"{SCHEMA_FILE}: {'up to date' if same else 'OUT OF DATE: run harness schema -o ' + str(SCHEMA_FILE)}")
+        same = exported_file.is_file() and json.loads(exported_file.read_text()) == current
+        command = f"harness schema {document} -o {exported_file}"
+        console.print(f"{exported_file}: {'up to date' if same else 'OUT OF DATE: run ' + command}")
         raise typer.Exit(0 if same else 1)
     text = render(current)
     if output:
@@ -190,6 +201,31 @@ def list_suites() -> None:
     for spec in registered_suites().values():
         table.add_row(spec.name, spec.description, str(spec.path))
     console.print(table)
+
+
+claims_app = typer.Typer(help="Claims files: draft one from a status report.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("extract")
+def claims_extract(
+    document: Annotated[Path, typer.Argument(help="a markdown status report, e.g. STATUS.md")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the claims file here")] = None,
+) -> None:
+    """Draft a claims file: every testable claim with its numbers, every other claim-bearing line as untestable."""
+    from harness.claims.extract import extract_file
+
+    claims = extract_file(document)
+    text = claims.to_yaml()
+    testable = len(claims.testable())
+    summary = (f"{len(claims.claims)} claims from {document}: {testable} testable, "
+               f"{len(claims.claims) - testable} untestable (each with the line it quotes)")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}: {summary}")
+    else:
+        sys.stdout.write(text)
+        err_console.print(summary)
 
 
 def _register_platform_commands() -> None:

@@ -47,6 +47,7 @@ class HarnessConfig(BaseModel):
     suites: list[str] = Field(default_factory=list)
     seed: int | None = None
     policy: Path | None = None
+    claims: Path | None = Field(None, description="claims file (scenarios/claims/*.yaml): verdict per claim in the report")
     severity_threshold: Severity = Severity.MEDIUM
     load_workers: int = Field(1, ge=1, le=64)
     load_overrides: list[str] = Field(default_factory=list, description="load profile overrides, e.g. stages.0.rate=50")

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
@@ -136,7 +136,9 @@ class Check(_Model):
     status: Status
     message: str = ""
     evidence: Evidence = Field(default_factory=Evidence)
-    claims: list[str] = Field(default_factory=list)
+    claims: list[str] = Field(default_factory=list, description="ids of the claims this check verifies")
+    claim_only: bool = Field(False, description="run with a claim's own numbers (those in `claims`), beside the "
+                             "suite's own run: decides those claims, never the run's verdict")
     owasp: list[str] = Field(default_factory=list)
     cwe: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
@@ -145,6 +147,11 @@ class Check(_Model):
     @property
     def is_failure(self) -> bool:
         return self.status in (Status.FAIL, Status.ERROR)
+
+    @property
+    def blocks(self) -> bool:
+        """A failure that counts against the run (claim-only checks decide claims, not the run)."""
+        return self.is_failure and not self.claim_only
 
 
 class Finding(_Model):

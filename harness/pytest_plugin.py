@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harness.claims.model import ClaimsFile, load_claims_file
 from harness.config import HarnessConfig, load_config
 from harness.errors import HarnessError, UsageError
 from harness.model import Check, Evidence, Severity, Status
@@ -26,6 +27,7 @@ from harness.safety import ensure_allowed, ensure_urls_allowed
 CONFIG_KEY = pytest.StashKey[HarnessConfig]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 INTERRUPTED_KEY = pytest.StashKey[str]()
+CLAIMS_KEY = pytest.StashKey[ClaimsFile | None]()
 
 _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--platform", {"dest": "harness_platform", "help": "local (default), kind or external"}),
@@ -38,6 +40,7 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
     ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
     ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (severity threshold)"}),
+    ("--claims", {"dest": "harness_claims", "help": "claims file: a verdict per claim in the report (harness claims extract drafts one)"}),
     ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
     ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
     ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
@@ -66,6 +69,7 @@ def _cli_layer(config: pytest.Config) -> dict[str, Any]:
         "backend": config.getoption("harness_backend"),
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
         "policy": config.getoption("harness_policy"),
+        "claims": config.getoption("harness_claims"),
         "seed": config.getoption("harness_seed"),
         "load_workers": config.getoption("harness_load_workers"),
         "identities_file": config.getoption("harness_identities_file"),
@@ -79,11 +83,13 @@ def pytest_configure(config: pytest.Config) -> None:
         harness_config = load_config(_cli_layer(config), pyproject=Path.cwd() / "pyproject.toml")
         if harness_config.policy:
             harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
+        claims = load_claims_file(harness_config.claims) if harness_config.claims else None
         # refuse a disallowed target (or OpenAPI URL) before any request is sent
         ensure_urls_allowed([harness_config.target_url, harness_config.openapi_url], harness_config.allow_hosts)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = harness_config
+    config.stash[CLAIMS_KEY] = claims
     _install_sigterm_handler()
 
 
@@ -106,7 +112,7 @@ def _context(config: pytest.Config) -> RunContext:
     if CONTEXT_KEY not in config.stash:
         from harness.plugins import plugin_manager
 
-        context = RunContext(config.stash[CONFIG_KEY])
+        context = RunContext(config.stash[CONFIG_KEY], claims=config.stash.get(CLAIMS_KEY, None))
         context.set_progress_writer(_terminal_line_writer(config))
         for facts in plugin_manager().hook.harness_environment_info(config=context.config):
             context.add_environment(facts or {})
@@ -176,6 +182,7 @@ class CheckRecorder:
         message: str = "",
         evidence: Evidence | None = None,
         claims: list[str] | None = None,
+        claim_only: bool = False,
         owasp: list[str] | None = None,
         cwe: list[str] | None = None,
         duration_s: float | None = None,
@@ -190,6 +197,7 @@ class CheckRecorder:
             message=message,
             evidence=evidence or Evidence(),
             claims=claims or [],
+            claim_only=claim_only,
             owasp=owasp or [],
             cwe=cwe or [],
             duration_s=duration_s if duration_s is not None else time.monotonic() - self._started,
@@ -215,6 +223,16 @@ class CheckRecorder:
 def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
     """The merged, validated configuration of this run."""
     return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def harness_claims(pytestconfig: pytest.Config) -> ClaimsFile:
+    """The run's claims file (``--claims`` / ``[tool.harness] claims``), empty without one.
+
+    Suites read the numbers of the claims they verify from it (``harness_claims.with_params("rate_limit")``)
+    and record the checks run with those numbers with the claim ids (``record_check(claims=[...])``).
+    """
+    return pytestconfig.stash.get(CLAIMS_KEY, None) or ClaimsFile()
 
 
 @pytest.fixture(scope="session")
@@ -298,7 +316,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     context = config.stash[CONTEXT_KEY]
     recorded = context.checks_by_test.get(item.nodeid, [])
     if report.when == "call":
-        failing = [c for c in recorded if c.is_failure]
+        failing = [c for c in recorded if c.blocks]  # claim-only checks decide claims, not the test
         if report.passed and failing:
             report.outcome = "failed"
             report.longrepr = "\n".join(
@@ -371,6 +389,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(
         f"verdict: {run.verdict.value} (exit {run.exit_code}) · report: {relative_to_cwd(context.run_dir)}/readiness.html"
     )
+    if context.claims is not None:
+        from harness.claims.fold import summary_line
+
+        terminalreporter.write_line(summary_line(run.claims, str(context.config.claims or "")))
 
 
 def reraise_usage(exc: Exception) -> None:

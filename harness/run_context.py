@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.claims.fold import fold_claims
+from harness.claims.model import ClaimsFile
 from harness.config import HarnessConfig
 from harness.model import (
     Check,
@@ -61,8 +63,9 @@ def detect_trigger() -> str:
 class RunContext:
     """Collects everything suites produce during one pytest session, then writes the report."""
 
-    def __init__(self, config: HarnessConfig, *, run_id: str | None = None) -> None:
+    def __init__(self, config: HarnessConfig, *, run_id: str | None = None, claims: ClaimsFile | None = None) -> None:
         self.config = config
+        self.claims = claims
         self.run_id = run_id or os.environ.get("HARNESS_RUN_ID") or new_run_id()
         self.report_dir = config.report_dir
         self.run_dir = prepare_run_folder(config.report_dir, self.run_id)
@@ -118,6 +121,7 @@ class RunContext:
             self.result.aborted_reason = aborted_reason
         self.result.environment_fingerprint = self.result.environment.fingerprint()
         judgement = apply_verdict(self.result, self.config.severity_threshold)
+        self.result.claims = fold_claims(self.result, self.claims)  # beside the verdict, never changing it
         write_reports(self.result, self.run_dir, extra_reporters)
         update_latest(self.report_dir, self.run_dir)
         return judgement

@@ -52,6 +52,8 @@ class Outcome:
     parameter: str = ""
     evidence: Evidence = field(default_factory=Evidence)
     severity: Severity = Severity.MEDIUM
+    claims: tuple[str, ...] = ()  # claim ids this outcome verifies (run with their numbers)
+    claim_only: bool = False  # run only for those claims' numbers: decides them, never the run's verdict
 
     @property
     def id(self) -> str:
@@ -60,6 +62,14 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return self.status in (Status.FAIL, Status.ERROR)
+
+
+def for_claims(outcomes: list[Outcome], claims: tuple[str, ...], claim_only: bool) -> list[Outcome]:
+    """Mark outcomes as run with these claims' numbers (see ``harness.claims.runs``)."""
+    for outcome in outcomes:
+        outcome.claims = tuple(dict.fromkeys(outcome.claims + claims))
+        outcome.claim_only = outcome.claim_only or claim_only
+    return outcomes
 
 
 RULES: dict[str, Rule] = {}

@@ -24,7 +24,11 @@ def to_finding(outcome: Outcome, suite: str = "security") -> Finding:
 
 def record_outcomes(outcomes: Iterable[Outcome], record_check: Callable[..., Check], suite: SuiteResult,
                     rules: dict[str, Action] | None = None) -> list[Check]:
-    """Record every outcome; failed ones (after policy rules) also become findings of ``suite``."""
+    """Record every outcome; failed ones (after policy rules) also become findings of ``suite``.
+
+    A claim-only outcome (a check run with a claim's own numbers) decides that claim, not the run: it is
+    recorded, but never becomes a finding.
+    """
     checks = []
     known = {f.fingerprint for f in suite.findings}
     for outcome in outcomes:
@@ -33,8 +37,9 @@ def record_outcomes(outcomes: Iterable[Outcome], record_check: Callable[..., Che
         checks.append(record_check(
             id=outcome.id, title=outcome.rule.title + (f" ({where})" if where else ""), status=outcome.status,
             severity=outcome.severity, category=outcome.rule.category, message=outcome.message,
-            evidence=outcome.evidence, owasp=list(outcome.rule.owasp), cwe=list(outcome.rule.cwe)))
-        if is_finding and fingerprint(outcome) not in known:
+            evidence=outcome.evidence, owasp=list(outcome.rule.owasp), cwe=list(outcome.rule.cwe),
+            claims=list(outcome.claims), claim_only=outcome.claim_only))
+        if is_finding and not outcome.claim_only and fingerprint(outcome) not in known:
             suite.findings.append(to_finding(outcome, suite.name))
             known.add(fingerprint(outcome))
     return checks

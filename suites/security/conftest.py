@@ -42,14 +42,16 @@ def security_rules(security_policy: SecurityPolicy) -> dict[str, Action]:
 
 @pytest.fixture(scope="package")  # harness_target is one platform per suite package
 def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]
-              security_policy) -> Iterator[ProbeContext]:
+              security_policy, harness_claims) -> Iterator[ProbeContext]:
     """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget.
+
+    Checks whose numbers a claim states run with the claim's numbers too (``harness_claims``).
 
     A disallowed spec host or an unreadable spec is a usage error: the run stops with exit 4.
     """
     try:
         ctx = ProbeContext.open(harness_target, allow_hosts=harness_config.allow_hosts, run_dir=harness_run.run_dir,
-                                profile=harness_config.profile, policy=security_policy)
+                                profile=harness_config.profile, policy=security_policy, claims=harness_claims)
     except UsageError as exc:
         pytest.exit(str(exc), returncode=int(exc.exit_code))
     try:

@@ -1,4 +1,4 @@
-"""Pure parts of the security library: header/cookie judges, rolling windows, rules, claims, spec lines."""
+"""Pure parts of the security library: header/cookie judges, rolling windows, rules, spec lines."""
 
 import json
 
@@ -7,7 +7,6 @@ import pytest
 
 from harness.errors import UsageError
 from harness.model import Severity, Status
-from harness.security.claims import load_claims
 from harness.security.probes.cookies import cookie_problems
 from harness.security.probes.cors import look_alikes
 from harness.security.probes.headers import (HSTS, judge_cache, judge_csp, judge_frames, judge_hsts, judge_leakage,
@@ -141,16 +140,6 @@ def test_fingerprints_depend_on_probe_operation_and_parameter_only():
     b = HSTS.failed("another message", location="GET /x", parameter="query:q")
     c = HSTS.failed("one message", location="GET /x", parameter="query:other")
     assert fingerprint(a) == fingerprint(b) != fingerprint(c)
-
-
-def test_claims_merge_files_and_overrides(tmp_path):
-    file = tmp_path / "claims.yaml"
-    file.write_text("rate_limit: {limit: 100, window_s: 60, per: user}\n")
-    claims = load_claims([file], overrides={"rate_limit": {"limit": 20, "window_s": 4}})
-    assert (claims.rate_limit.limit, claims.rate_limit.window_s, claims.rate_limit.per) == (20, 4, "user")
-    file.write_text("rate_limit: {limit: -1, window_s: 60}\n")
-    with pytest.raises(UsageError, match="rate_limit.limit"):
-        load_claims([file])
 
 
 def test_operation_lines_point_at_the_method_key():

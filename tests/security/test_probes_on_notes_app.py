@@ -37,7 +37,7 @@ def failed(outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 
 def bruteforce(ctx: ProbeContext) -> list[Outcome]:
-    return [jwt.bruteforce(ctx)]
+    return jwt.bruteforce(ctx)
 
 
 def ratelimit_without_window(ctx: ProbeContext) -> list[Outcome]:

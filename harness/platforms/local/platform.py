@@ -206,14 +206,18 @@ class LocalPlatform(Platform):
         return self._target
 
     def _claims_from_env(self) -> dict[str, Any]:
-        """What the refsys was configured to claim, for suites verifying those claims (Target.extra)."""
+        """What the refsys is configured to do, for suites verifying it (Target.extra): its rate limit on
+        ``GET /analyses`` per user, its failed-login limit and, when shortened, its token lifetime."""
         env = self.extra_env
         extra: dict[str, Any] = {}
         if "REFSYS_ACCESS_TTL_S" in env:
             extra["access_ttl_s"] = float(env["REFSYS_ACCESS_TTL_S"])
-        if "REFSYS_RATE_LIMIT" in env or "REFSYS_RATE_WINDOW_S" in env:
-            extra["claims"] = {"rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
-                                              "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60))}}
+        extra["claims"] = {
+            "rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
+                           "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60)), "per": "user",
+                           "operations": ["GET /analyses"]},
+            "login_attempts": {"max_failures": int(env.get("REFSYS_LOGIN_FAILURE_LIMIT", 5))},
+        }
         return extra
 
     @staticmethod
