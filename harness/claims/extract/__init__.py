@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from harness.claims.extract.grammar import header_line
 from harness.claims.extract.shapes import Shape, recognise
-from harness.claims.extract.text import DONE_SYMBOLS, PLANNED_SYMBOLS, Line, _marker_status, repair, split_lines
+from harness.claims.extract.text import DONE_MARKERS, DONE_SYMBOLS, PLANNED_SYMBOLS, Line, repair, split_lines
 from harness.claims.model import Claim, ClaimsFile, ClaimSource
 from harness.claims.parameters import ClaimParams
 from harness.errors import UsageError
@@ -41,8 +41,8 @@ def is_claim_bearing(line: Line) -> str | None:
         return line.kind
     if not re.search(r"[A-Za-z]{2}", line.content):
         return "no words"
-    if line.kind == "heading":
-        return None if _marker_status(line.content) else "heading"
+    if line.kind == "heading":  # "Phase 1 ✅ COMPLETE" claims something; "Next Steps" only names a section
+        return None if DONE_MARKERS.search(line.content) else "heading"
     if line.kind == "code":
         stated = DONE_SYMBOLS.search(line.content) or PLANNED_SYMBOLS.search(line.content) or header_line(line.content)
         return None if stated else "code listing"
@@ -61,6 +61,8 @@ def _claim(line: Line, document: str, shape: Shape | None, untestable: tuple[str
             "source": ClaimSource(file=document, line=line.number), "status": line.status}
     if shape is None:
         category, reason = untestable or ("general", "no suite verifies this kind of claim")
+        if line.status == "planned" and category in ("general", "internal", "kubernetes", "compliance"):
+            category, reason = "plan", "stated as planned or open, not as done: nothing to verify yet"
         return Claim(**base, category=category, untestable=reason)
     return Claim(**base, category=shape.category, verify=shape.verify, platforms=shape.platforms,  # type: ignore[arg-type]
                  params=ClaimParams.model_validate(shape.params))

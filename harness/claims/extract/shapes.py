@@ -80,7 +80,7 @@ INTERNAL = (r"index(?:es)?\b|foreign key|connection pool|pgbouncer|caching|\bcac
 SECTIONS: list[tuple[str, str, str]] = [  # the section a line is in settles it first
     (r"\brisk|timeline|effort estimate", "plan", "a risk or estimate entry of a plan, not a claim about the system"),
     (r"secrets|vault", "data", "secrets handling is not observable through the API"),
-    (r"integration|coordination|ai/ml|machine learning|file structure|files created|deliverables|commits",
+    (r"integrations\b|ecosystem|coordination|ai/ml|machine learning|file structure|files created|deliverables|commits",
      "internal", "an internal component or integration, not observable through the API: no suite measures it"),
 ]
 
