@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.chaos.claims import claim_checks
 from harness.chaos.runner import ChaosRunner
 from harness.model import utcnow
 
 
 def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
-                    harness_run: Any, record_check: Any) -> None:
+                    harness_run: Any, record_check: Any, harness_claims: Any) -> None:
     runner = ChaosRunner(harness_platform, harness_target, out_dir=harness_run.run_dir / "chaos",
                          allow_hosts=harness_config.allow_hosts, load_workers=harness_config.load_workers,
                          seed=harness_config.seed or 1)
@@ -36,5 +37,7 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
     if report.aborted:
         harness_run.result.aborted_reason = f"chaos experiment {report.name}: {report.aborted}"
     for check in report.checks():
+        record_check(**check)
+    for check in claim_checks(report, harness_claims.claims):  # a claim's own recovery bound / reset time
         record_check(**check)
     suite.finished_at = utcnow()

@@ -10,12 +10,13 @@ import time
 from typing import Any
 
 from harness.load import LoadRun, load_profile
+from harness.load.claims import claim_checks, claims_by_rate, profile_at_rate
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
 from harness.model import LoadSecond
 from harness.platforms.base import Platform
 
-RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence")
+RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence", "claims", "claim_only")
 WATCHED_COMPONENTS = ("gateway-1", "gateway-2")  # RSS sampled for soak trends when the platform has pids
 
 
@@ -49,9 +50,8 @@ def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
             f"{sum(r.errors for r in overall)} errors · {sum(r.dropped for r in overall)} dropped")
 
 
-def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check) -> None:
-    overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
-    profile = load_profile(harness_config.profile, overrides)
+def run_profile(profile: LoadProfile, harness_config: Any, harness_platform: Any, harness_target: Any,
+                harness_run: Any) -> LoadResult:
     with LoadRun(profile, harness_target, workers=harness_config.load_workers,
                  out_dir=harness_run.run_dir / "load" / profile.name, allow_hosts=harness_config.allow_hosts,
                  watch_pids=watched_pids(harness_platform)) as run:
@@ -61,6 +61,22 @@ def test_load_profile(harness_config, harness_platform, harness_target, harness_
             if time.monotonic() >= next_line and any(row.label == "all" for row in run.live()):
                 harness_run.progress(progress_line(profile, run.live()))
                 next_line += 5
-        result = run.wait()
+        return run.wait()
+
+
+def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check,
+                      harness_claims) -> None:
+    overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
+    profile = load_profile(harness_config.profile, overrides)
+    result = run_profile(profile, harness_config, harness_platform, harness_target, harness_run)
     print(result.summary())
     record_result(result, record_check, harness_run)
+    # latency/throughput/error-rate claims: judged with their own numbers, at their own rate (claim-only checks)
+    for rate, claims in claims_by_rate(profile, harness_claims.claims).items():
+        at_rate, judged = profile, result
+        if rate is not None:
+            harness_run.progress(f"load: claims {', '.join(c.id for c in claims)} at {rate:g} req/s")
+            at_rate = profile_at_rate(profile, rate)
+            judged = run_profile(at_rate, harness_config, harness_platform, harness_target, harness_run)
+        for check in claim_checks(judged, at_rate, claims):
+            record_check(**{field: getattr(check, field) for field in RECORDED_FIELDS})
