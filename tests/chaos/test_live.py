@@ -19,9 +19,18 @@ from harness.chaos.runner import ChaosRunner
 from harness.chaos.spec import EXPERIMENT_DIR, experiment_paths
 from harness.model import Status
 from harness.platforms.local.platform import LocalPlatform
+from harness.chaos.claims import claim_checks
 from suites.chaos import SUITE
+from tests.claims.refsys_claims import assert_refuted, checks_of_dicts, claim_results, refsys_claims
 
 ENV = dict(SUITE.platform_env)
+CLAIMS = refsys_claims()
+
+
+def claims_of(reports: list[ExperimentReport]) -> dict:
+    """The reference system's claims folded from these experiments' checks (as the chaos suite records them)."""
+    checks = [c for r in reports for c in checks_of_dicts([*r.checks(), *claim_checks(r, CLAIMS.claims)], "chaos")]
+    return claim_results(checks, CLAIMS)
 
 def during_error_rate(measured: dict) -> bool:
     during = measured["windows"]["during"]
@@ -89,6 +98,9 @@ def test_clean_reference_system_holds_every_hypothesis(tmp_path: Path) -> None:
         if report.not_applicable is None:
             assert report.time_to_recover_s is not None, f"{report.name}: time to recover measured"
             assert Path(report.artifacts[0]).name == f"{report.name}.journal.json"
+    results = claims_of(reports)
+    resilience = [c.id for c in CLAIMS.testable() if all(p.startswith("chaos.") for p in c.verify)]
+    assert {cid: results[cid].verdict.value for cid in resilience} == dict.fromkeys(resilience, "verified")
 
 
 @pytest.mark.slow
@@ -103,3 +115,4 @@ def test_resilience_defect_is_caught_by_its_experiment(defect: str, tmp_path: Pa
     measured = caught["evidence"].measured
     assert deviation(measured), f"{defect}: the evidence does not show {deviation.__name__}: {measured}"
     print(f"{defect}: {caught['message']}")
+    assert_refuted(claims_of([report]), defect)  # the claim of scenarios/claims/refsys.yaml it breaks

@@ -216,7 +216,8 @@ class LocalPlatform(Platform):
             "rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
                            "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60)), "per": "user",
                            "operations": ["GET /analyses"]},
-            "login_attempts": {"max_failures": int(env.get("REFSYS_LOGIN_FAILURE_LIMIT", 5))},
+            "login_attempts": {"max_failures": int(env.get("REFSYS_LOGIN_FAILURE_LIMIT", 5)),
+                               "window_s": float(env.get("REFSYS_LOGIN_FAILURE_WINDOW_S", 60))},
         }
         return extra
 
