@@ -258,6 +258,7 @@ class ClaimResult(_Model):
     text: str  # the claim as written in the status report
     source: str = ""  # where it came from, e.g. "STATUS.md:42"
     category: str = "general"
+    status: str = "claimed"  # "planned" when the report states it as a goal, not as done
     verdict: ClaimVerdict
     claimed: dict[str, Any] = Field(default_factory=dict)  # the claim's own numbers
     measured: dict[str, Any] = Field(default_factory=dict)  # what the deciding checks measured

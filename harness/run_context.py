@@ -73,7 +73,9 @@ class RunContext:
             run_id=self.run_id,
             trigger=detect_trigger(),
             environment=environment_info(),
-            target=TargetInfo(platform=config.platform.value, base_url=config.target_url, defects=config.defects),
+            # a target URL means a system someone else runs, whatever the platform setting (make_platform)
+            target=TargetInfo(platform="external" if config.target_url else config.platform.value,
+                              base_url=config.target_url, defects=config.defects),
             profile=config.profile,
         )
         self.checks_by_test: dict[str, list[Check]] = defaultdict(list)

@@ -71,7 +71,7 @@ def counted_checks(claim: Claim, checks: list[Check]) -> tuple[list[Check], list
 
 def fold_claim(claim: Claim, checks: list[Check], run: RunResult) -> ClaimResult:
     base: dict[str, Any] = {"id": claim.id, "text": claim.text, "source": str(claim.source),
-                            "category": claim.category, "claimed": claim.params.stated()}
+                            "category": claim.category, "status": claim.status, "claimed": claim.params.stated()}
     if claim.untestable:
         return ClaimResult(**base, verdict=ClaimVerdict.UNTESTED, reason=claim.untestable)
     if claim.platforms and run.target.platform not in claim.platforms:
@@ -98,13 +98,16 @@ def fold_claim(claim: Claim, checks: list[Check], run: RunResult) -> ClaimResult
 
 
 def measured_of(checks: list[Check]) -> dict[str, Any]:
-    """The numbers the deciding checks measured, keyed by check id (and location, when one id repeats)."""
+    """The numbers the deciding checks measured, keyed by check id (the first check of each id: a probe that
+    ran on several operations shows the first, with how many more there were)."""
     out: dict[str, Any] = {}
     for check in checks:
-        if len(out) >= MAX_MEASURED:
-            break
-        key = check.id if check.id not in out else f"{check.id} ({check.title})"
-        out[key] = headline(check)
+        if check.id in out or len(out) >= MAX_MEASURED:
+            continue
+        out[check.id] = headline(check)
+        more = sum(c.id == check.id for c in checks) - 1
+        if more:
+            out[check.id] = {**out[check.id], "more_locations": more}
     return out
 
 

@@ -145,9 +145,15 @@ class ClaimParams(_Params):
         return [name for name in type(self).model_fields if getattr(self, name) is not None]
 
     def stated(self) -> dict[str, object]:
-        """The numbers as stated, for the report's "claimed" column (unset fields left out)."""
-        return {kind: getattr(self, kind).model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-                for kind in self.kinds()}
+        """The numbers as stated, for the report's "claimed" column: what the claim sets, and who a rate limit is per."""
+        out: dict[str, object] = {}
+        for kind in self.kinds():
+            params = getattr(self, kind)
+            numbers = params.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+            if kind == "rate_limit" and params.per is not None:
+                numbers["per"] = params.per
+            out[kind] = numbers
+        return out
 
 
 def _check_operations(value: tuple[str, ...]) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -45,17 +46,36 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["evidence"] = evidence_value
     env.filters["compact"] = compact
+    env.filters["claim_text"] = claim_text
     env.filters["id_of"] = id
     env.tests["structured"] = lambda value: isinstance(value, (dict, list, tuple))
     return env
 
 
-def compact(value: Any, limit: int = 160) -> str:
-    """``{"limit": 100, "per": "user"}`` -> ``limit 100 · per user``; nested structures as short JSON."""
-    value = _round_floats(value)
+STATUS_MARKS = re.compile(r"\s*(?:✅|❌|⏳|✔|☑|\[[ xX]\])\s*")
+
+
+def claim_text(text: str) -> str:
+    """A claim as written, without the status marks (✅, [x]) that only say "done" and the empty table cells."""
+    cleaned = STATUS_MARKS.sub(" ", text).replace("**", "")
+    return re.sub(r"(?:\s*\|\s*)+", " | ", cleaned).strip(" |")
+
+
+def _inline(value: Any) -> str:
     if isinstance(value, dict):
-        text = " · ".join(f"{k} {v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v)}"
-                          for k, v in value.items())
+        return "; ".join(f"{k}: {_inline(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_inline(v) for v in value)
+    return str(value)
+
+
+def compact(value: Any, limit: int = 160) -> str:
+    """``{"limit": 100, "per": "user"}`` -> ``limit 100 · per user``; nested values inline (``name: value``)."""
+    value = _round_floats(value)
+    if isinstance(value, dict):  # a lone "values" mapping (header values) needs no caption of its own
+        items = value["values"].items() if list(value) == ["values"] and isinstance(value["values"], dict) \
+            else value.items()
+        text = " · ".join(f"{k.replace('_', ' ')}: {_inline(v)}" for k, v in items)
     elif isinstance(value, (list, tuple)):
         text = ", ".join(str(v) for v in value)
     else:
