@@ -45,8 +45,7 @@ def test_the_claims_own_numbers_decide_over_the_suites_default_run():
                        message="38 requests, never a 429 (claim 30 per 60 s)", accepted_before_429=38))
     [result] = fold_claims(run, ClaimsFile(claims=[RATE]))
     assert result.verdict is ClaimVerdict.REFUTED
-    assert result.claimed == {"rate_limit": {"limit": 30, "window_s": 60.0, "per": "user", "operations": [],
-                                             "tolerance": 0.1}}
+    assert result.claimed == {"rate_limit": {"limit": 30, "window_s": 60.0, "per": "user"}}  # as stated
     assert result.measured == {"security.ratelimit.enforced": {"accepted_before_429": 38}}
     assert "never a 429" in result.reason and result.checks == ["security.ratelimit.enforced"]
     assert judge(run, Severity.MEDIUM).verdict.value == "ready"  # the claim-only failure never blocks the run
