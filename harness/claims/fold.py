@@ -7,8 +7,9 @@ that carry the claim's own id (run with the claim's numbers) if there are any, o
 ordinary checks of that id. Checks recorded only for *another* claim's numbers (``claim_only``) never
 count. Then:
 
-- any counted check failed (or was waived: a waiver accepts a failure, it does not make the claim true)
-  -> **refuted**, with what was measured beside what was claimed;
+- any counted check failed -> **refuted**, with what was measured beside what was claimed;
+- a waived check (a policy's ``ignore``, a contract suite's known noise) decides nothing: it is named in
+  the reason and the claim rests on the other checks (only waived checks: inconclusive);
 - a check errored, was skipped (budget, unhealthy generator), a pattern matched no check, or every
   counted check was not applicable -> **inconclusive**, saying which and why;
 - a claim nothing here can verify (``untestable``, or a platform this run did not use) -> **untested**;
@@ -41,7 +42,7 @@ HEADLINE_KEYS: list[tuple[str, tuple[str, ...]]] = [
     ("chaos.*.hypothesis", ("time_to_recover_s", "time_to_detect_s")),
 ]
 MAX_MEASURED = 6
-DECIDING = {Status.FAIL, Status.WAIVED}
+DECIDING = {Status.FAIL}
 
 
 def fold_claims(run: RunResult, claims: ClaimsFile | None) -> list[ClaimResult]:
@@ -85,16 +86,18 @@ def fold_claim(claim: Claim, checks: list[Check], run: RunResult) -> ClaimResult
                            checks=_ids(failed), reason="; ".join(_refutation(c) for c in failed[:3]))
     undecided = [c for c in counted if c.status in (Status.ERROR, Status.SKIPPED)]
     ran = [c for c in counted if c.status == Status.PASS]
+    waived = [c for c in counted if c.status == Status.WAIVED]
     reasons = [f"{c.id} {c.status.value}: {c.message or c.title}" for c in undecided[:3]]
     reasons += [_not_run(pattern, run) for pattern in missing]
     if not ran and counted and not undecided:
-        reasons.append("every check that could decide it was not applicable to this system: "
-                       + "; ".join(f"{c.id}: {c.message}" for c in counted[:2]))
+        reasons.append("no check that could decide it applied to this system: "
+                       + "; ".join(f"{c.id} {c.status.value}: {c.message}" for c in counted[:2]))
     if reasons:
         return ClaimResult(**base, verdict=ClaimVerdict.INCONCLUSIVE, measured=measured_of(ran + undecided),
                            checks=_ids(undecided + ran), reason="; ".join(reasons))
+    note = f" ({len(waived)} waived, not counted: {', '.join(_ids(waived))})" if waived else ""
     return ClaimResult(**base, verdict=ClaimVerdict.VERIFIED, measured=measured_of(ran), checks=_ids(ran),
-                       reason=f"{len(ran)} check(s) passed")
+                       reason=f"{len(ran)} check(s) passed{note}")
 
 
 def measured_of(checks: list[Check]) -> dict[str, Any]:
@@ -123,8 +126,7 @@ def headline(check: Check) -> dict[str, Any]:
 
 
 def _refutation(check: Check) -> str:
-    waived = " (waived by policy: still not true)" if check.status == Status.WAIVED else ""
-    return f"{check.id}: {check.message or check.title}{waived}"
+    return f"{check.id}: {check.message or check.title}"
 
 
 def _not_run(pattern: str, run: RunResult) -> str:

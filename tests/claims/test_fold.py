@@ -66,7 +66,7 @@ def test_globs_collect_every_check_and_one_failure_refutes():
 @pytest.mark.parametrize(("status", "expected"), [
     (Status.ERROR, ClaimVerdict.INCONCLUSIVE),
     (Status.SKIPPED, ClaimVerdict.INCONCLUSIVE),
-    (Status.WAIVED, ClaimVerdict.REFUTED),  # a waiver accepts a failure; the claim is still not true
+    (Status.WAIVED, ClaimVerdict.INCONCLUSIVE),  # a waived check (policy ignore, known noise) decides nothing
     (Status.NOT_APPLICABLE, ClaimVerdict.INCONCLUSIVE),  # all not applicable: nothing showed it
 ])
 def test_undecided_checks(status, expected):
@@ -75,9 +75,12 @@ def test_undecided_checks(status, expected):
     assert result.verdict is expected and result.reason
 
 
-def test_not_applicable_beside_a_pass_does_not_hold_a_claim_back():
-    run = run_of(check("security.csrf.missing_token"), check("security.csrf.state_changing_get", Status.NOT_APPLICABLE))
-    assert verdicts(run, CSRF)["csrf"] is ClaimVerdict.VERIFIED
+def test_not_applicable_or_waived_beside_a_pass_does_not_hold_a_claim_back():
+    run = run_of(check("security.csrf.missing_token"), check("security.csrf.state_changing_get", Status.NOT_APPLICABLE),
+                 check("security.csrf.mismatch", Status.WAIVED))
+    [result] = fold_claims(run, ClaimsFile(claims=[CSRF]))
+    assert result.verdict is ClaimVerdict.VERIFIED
+    assert result.reason == "1 check(s) passed (1 waived, not counted: security.csrf.mismatch)"
 
 
 def test_a_pattern_that_matched_nothing_says_which_suite_did_not_run():

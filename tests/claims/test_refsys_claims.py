@@ -1,0 +1,90 @@
+"""The reference system's claims (scenarios/claims/refsys.yaml): the defect table walked, and one clean run.
+
+Each defect switch refutes the claim it breaks: every row of fixtures/refsys/DEFECTS.md names a claim here
+(``DEFECT_CLAIM``) whose checks include the one that catches the defect, and each suite's defect test
+(tests/security/test_refsys.py, tests/chaos/test_live.py, tests/contract/test_refsys.py,
+tests/load/test_refsys.py) folds its real run with refsys.yaml and asserts that claim refuted. The clean
+reference system, run through ``harness run --claims`` on the smoke profile, verifies every claim that the
+smoke profile can decide; the two that need a longer profile say so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+
+from fixtures.refsys.defects import KNOWN_DEFECTS
+from harness.model import ClaimVerdict, RunResult
+from tests.claims.refsys_claims import DEFECT_CLAIM, REFSYS_CLAIMS, REPO, refsys_claims
+
+DEFECTS_MD = REPO / "fixtures" / "refsys" / "DEFECTS.md"
+# the check each non-security defect fails (the security ones: tests/security/test_refsys.DEFECT_MATRIX)
+CAUGHT_BY_CHECK = {
+    "contract_drift": "contract.post_analyses.response_schema_conformance",
+    "500_on_edge_input": "contract.post_analyses.not_a_server_error",
+    "slow_endpoint": "load.smoke.p95.get_analyses",
+    "memory_leak": "load.soak.trend.rss.gateway-1",
+    "data_loss_on_restart": "chaos.gateway_replica_kill.no_data_lost",
+    "no_circuit_breaker": "chaos.gpu_loss.breaker_cycle",
+    "breaker_never_half_open": "chaos.gpu_loss.breaker_cycle",
+    "no_fallback": "chaos.gpu_loss.hypothesis",
+    "no_retry_jitter": "chaos.gpu_loss.retry_jitter",
+}
+NEEDS_LONGER_PROFILE = {  # inconclusive on smoke, verified by the runs named in the reason
+    "security.rate_limit.per_user": "security.ratelimit.window skipped",  # ~2.7 windows of 60 s: profile full
+    "performance.no_memory_growth": "no check matching load.*.trend.rss*",  # RSS trends: profile soak
+}
+
+
+def defect_table() -> list[str]:
+    return re.findall(r"^\| `([a-z0-9_]+)` \|", DEFECTS_MD.read_text(), re.MULTILINE)
+
+
+def test_the_defect_table_and_the_claims_file_agree():
+    from tests.security.test_refsys import DEFECT_MATRIX
+
+    assert sorted(defect_table()) == sorted(KNOWN_DEFECTS) == sorted(DEFECT_CLAIM)
+    claims = {c.id: c for c in refsys_claims().testable()}
+    caught_by = {**{d: check for d, (check, _) in DEFECT_MATRIX.items()}, **CAUGHT_BY_CHECK}
+    assert sorted(caught_by) == sorted(DEFECT_CLAIM)
+    for defect, claim_id in DEFECT_CLAIM.items():
+        assert claim_id in claims, f"{defect}: no claim {claim_id} in {REFSYS_CLAIMS.name}"
+        patterns = claims[claim_id].verify
+        assert any(fnmatchcase(caught_by[defect], p) for p in patterns), (defect, caught_by[defect], patterns)
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], RunResult, Path]:
+    work = tmp_path_factory.mktemp("refsys-claims")
+    env = {**os.environ, "HARNESS_STATE_DIR": str(work / "state")}
+    run = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--claims", str(REFSYS_CLAIMS),
+                          "--report-dir", str(work / "reports")], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=900)
+    report_file = work / "reports" / "latest" / "readiness.json"
+    assert report_file.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
+    return run, RunResult.model_validate_json(report_file.read_text()), work
+
+
+@pytest.mark.integration
+@pytest.mark.slow  # every suite on smoke, each on a reference system of its own: ~3-4 min
+def test_clean_refsys_verifies_its_claims_in_a_real_run(clean_run):
+    run, report, _ = clean_run
+    assert report.verdict.value == "ready", run.stdout[-3000:]
+    results = {c.id: c for c in report.claims}
+    assert list(results) == [c.id for c in refsys_claims().claims]
+    for claim_id, result in results.items():
+        if claim_id.startswith("kubernetes."):
+            assert result.verdict is ClaimVerdict.UNTESTED and "platform kind" in result.reason
+        elif claim_id in NEEDS_LONGER_PROFILE:
+            assert result.verdict is ClaimVerdict.INCONCLUSIVE and NEEDS_LONGER_PROFILE[claim_id] in result.reason
+        else:
+            assert result.verdict is ClaimVerdict.VERIFIED, f"{claim_id}: {result.verdict.value}: {result.reason}"
+    assert re.search(r"claims: 24 verified · 0 refuted · 2 inconclusive · 3 untested", run.stdout), run.stdout[-800:]
+    breaker = results["resilience.circuit_breaker"].measured
+    assert breaker["chaos.gpu_loss.breaker_reset"]["claimed_reset_s"] == 5  # OPEN phases measured against 5 s
