@@ -42,7 +42,7 @@ class LoginAttemptsParams(_Params):
 
 
 class LatencyParams(_Params):
-    """``percentile`` of ``operation`` (None: all traffic) stays under ``max_ms`` at ``at_rate`` req/s (None: the profile's)."""
+    """``percentile`` of ``operation`` (None: all traffic) under ``max_ms`` at ``at_rate`` req/s (None: the profile's)."""
 
     percentile: Literal[50, 95, 99, 99.9] = 95  # the percentiles the load suite reports
     max_ms: float = Field(gt=0, le=600_000)

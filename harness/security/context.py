@@ -11,14 +11,14 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from harness.claims.model import ClaimsFile
+from harness.claims.parameters import CorsParams, LoginAttemptsParams, RateLimitParams
+from harness.claims.runs import ParamRun, param_runs
 from harness.errors import UsageError
 from harness.platforms.base import Identity, Target
 from harness.policy import SecurityPolicy
 from harness.safety import ensure_allowed
 from harness.security.auth import Identities
-from harness.claims.model import ClaimsFile
-from harness.claims.parameters import CorsParams, LoginAttemptsParams, RateLimitParams
-from harness.claims.runs import ParamRun, param_runs
 from harness.security.client import ProbeClient
 from harness.security.spec import ApiSpec, Operation, save_pretty
 

@@ -86,7 +86,8 @@ def test_roadmap_status_000():
     for line in (14, 241):  # "Rate limiting (100 req/min/user)", in the table and again in the checklist
         [rate] = found[line]
         assert rate.params.rate_limit is not None
-        assert (rate.params.rate_limit.limit, rate.params.rate_limit.window_s, rate.params.rate_limit.per) == (100, 60, "user")
+        limit = rate.params.rate_limit
+        assert (limit.limit, limit.window_s, limit.per) == (100, 60, "user")
         assert "security.ratelimit.per_user" in rate.verify
     assert found[13][0].params.token.refresh and "security.auth.refresh_reuse" in found[13][0].verify
     assert found[49][0].params.breaker.states == ("closed", "open", "half_open")
@@ -135,7 +136,8 @@ def test_iac_dharma_status_002_despite_its_mojibake():
     assert_whole_document_accounted_for(claims, records, lines)
     found = claims_by_line(claims)
     general, auth = found[19]  # "Rate limiting (1000 req/15min general, 5 req/15min auth)": two claims
-    assert (general.params.rate_limit.limit, general.params.rate_limit.window_s, general.params.rate_limit.per) == (1000, 900, None)
+    limit = general.params.rate_limit
+    assert (limit.limit, limit.window_s, limit.per) == (1000, 900, None)
     assert general.id.endswith("-general") and "security.ratelimit.per_user" not in general.verify
     assert (auth.params.login_attempts.max_failures, auth.params.login_attempts.window_s) == (5, 900)
     assert auth.verify == ["security.auth.bruteforce"] and auth.id.endswith("-auth")

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from harness.model import Evidence, Severity
-from harness.platforms.base import Identity
 from harness.claims.parameters import RateLimitParams as RateLimitClaim
 from harness.claims.runs import ParamRun
+from harness.model import Evidence, Severity
+from harness.platforms.base import Identity
 from harness.security.catalog import Outcome, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
