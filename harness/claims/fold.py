@@ -10,7 +10,7 @@ count. Then:
 - any counted check failed -> **refuted**, with what was measured beside what was claimed;
 - a waived check (a policy's ``ignore``, a contract suite's known noise) decides nothing: it is named in
   the reason and the claim rests on the other checks (only waived checks: inconclusive);
-- a check errored, was skipped (budget, unhealthy generator), a pattern matched no check, or every
+- a check errored, was inconclusive or skipped (throttled, budget, unhealthy generator), a pattern matched no check, or every
   counted check was not applicable -> **inconclusive**, saying which and why;
 - a claim nothing here can verify (``untestable``, or a platform this run did not use) -> **untested**;
 - otherwise **verified**.
@@ -84,7 +84,7 @@ def fold_claim(claim: Claim, checks: list[Check], run: RunResult) -> ClaimResult
     if failed:
         return ClaimResult(**base, verdict=ClaimVerdict.REFUTED, measured=measured_of(failed),
                            checks=_ids(failed), reason="; ".join(_refutation(c) for c in failed[:3]))
-    undecided = [c for c in counted if c.status in (Status.ERROR, Status.SKIPPED)]
+    undecided = [c for c in counted if c.status in (Status.ERROR, Status.SKIPPED, Status.INCONCLUSIVE)]
     ran = [c for c in counted if c.status == Status.PASS]
     waived = [c for c in counted if c.status == Status.WAIVED]
     reasons = [f"{c.id} {c.status.value}: {c.message or c.title}" for c in undecided[:3]]

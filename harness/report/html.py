@@ -13,7 +13,8 @@ from markupsafe import Markup
 from harness.model import Check, ClaimResult, ClaimVerdict, RunResult, Status, SuiteResult
 from harness.report.svg import Band, line_chart
 
-STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE]
+STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
+                Status.NOT_APPLICABLE]
 CLAIM_ORDER = [ClaimVerdict.REFUTED, ClaimVerdict.INCONCLUSIVE, ClaimVerdict.VERIFIED, ClaimVerdict.UNTESTED]
 
 
@@ -94,7 +95,7 @@ def _claim_rows(run: RunResult, anchors: dict[int, str]) -> list[tuple[ClaimResu
         for check_id in claim.checks:
             candidates = by_id.get(check_id, [])
             mine = [c for c in candidates if claim.id in c.claims] or candidates
-            failing = [c for c in mine if c.status in (Status.FAIL, Status.WAIVED, Status.ERROR, Status.SKIPPED)]
+            failing = [c for c in mine if c.status in (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.SKIPPED)]
             target = (failing or mine or [None])[0]
             if target is not None and id(target) in anchors:
                 links.append((check_id, anchors[id(target)]))
