@@ -66,6 +66,7 @@ def test_globs_collect_every_check_and_one_failure_refutes():
 @pytest.mark.parametrize(("status", "expected"), [
     (Status.ERROR, ClaimVerdict.INCONCLUSIVE),
     (Status.SKIPPED, ClaimVerdict.INCONCLUSIVE),
+    (Status.INCONCLUSIVE, ClaimVerdict.INCONCLUSIVE),  # e.g. throttled: the evidence could not decide
     (Status.WAIVED, ClaimVerdict.INCONCLUSIVE),  # a waived check (policy ignore, known noise) decides nothing
     (Status.NOT_APPLICABLE, ClaimVerdict.INCONCLUSIVE),  # all not applicable: nothing showed it
 ])
