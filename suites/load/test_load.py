@@ -7,10 +7,13 @@ the bottleneck: CPU-saturated or lagging behind its arrival schedule.
 from __future__ import annotations
 
 import time
+from fnmatch import fnmatchcase
 from typing import Any
 
+from harness.claims.model import Claim
 from harness.load import LoadRun, load_profile
 from harness.load.claims import claim_checks, claims_by_rate, profile_at_rate
+from harness.load.ops import health_check, metrics_checks, metrics_urls, scrape
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
 from harness.model import LoadSecond
@@ -50,6 +53,13 @@ def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
             f"{sum(r.errors for r in overall)} errors · {sum(r.dropped for r in overall)} dropped")
 
 
+def ops_claims(profile: str, claims: list[Claim]) -> dict[str, bool]:
+    """Whether any claim names the observability checks of this run (they run only for claims)."""
+    patterns = [p for c in claims if not c.untestable for p in c.verify]
+    return {kind: any(fnmatchcase(f"load.{profile}.{kind}.{name}", p) for p in patterns for name in names)
+            for kind, names in (("metrics", ("requests_counted", "latency_histogram")), ("health", ("endpoints",)))}
+
+
 def run_profile(profile: LoadProfile, harness_config: Any, harness_platform: Any, harness_target: Any,
                 harness_run: Any) -> LoadResult:
     with LoadRun(profile, harness_target, workers=harness_config.load_workers,
@@ -68,9 +78,19 @@ def test_load_profile(harness_config, harness_platform, harness_target, harness_
                       harness_claims) -> None:
     overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
     profile = load_profile(harness_config.profile, overrides)
+    wants = ops_claims(profile.name, harness_claims.claims)
+    urls = metrics_urls(harness_target.extra, harness_target.metrics_url)
+    before = scrape(urls, harness_config.allow_hosts) if wants["metrics"] else None
     result = run_profile(profile, harness_config, harness_platform, harness_target, harness_run)
     print(result.summary())
     record_result(result, record_check, harness_run)
+    ops = metrics_checks(profile.name, before, scrape(urls, harness_config.allow_hosts), result.requests) \
+        if before is not None else []
+    ops += [health_check(profile.name, harness_target.base_url, harness_config.allow_hosts)] if wants["health"] else []
+    for check in ops:  # observability claims: /metrics counts what was sent, health endpoints answer
+        ids = [c.id for c in harness_claims.claims if any(fnmatchcase(check.id, p) for p in c.verify)]
+        tagged = check.model_copy(update={"claims": ids, "claim_only": True})
+        record_check(**{field: getattr(tagged, field) for field in RECORDED_FIELDS})
     # latency/throughput/error-rate claims: judged with their own numbers, at their own rate (claim-only checks)
     for rate, claims in claims_by_rate(profile, harness_claims.claims).items():
         at_rate, judged = profile, result

@@ -90,6 +90,7 @@ def test_clean_refsys_verifies_its_claims_in_a_real_run(clean_run):
             print(f"{claim_id}: {result.reason}")
         else:
             assert result.verdict is ClaimVerdict.VERIFIED, f"{claim_id}: {result.verdict.value}: {result.reason}"
-    assert re.search(r"claims: 2[34] verified · 0 refuted · [23] inconclusive · 3 untested", run.stdout), run.stdout[-800:]
+    assert re.search(r"claims: 2[56] verified · 0 refuted · [23] inconclusive · 3 untested", run.stdout), run.stdout[-800:]
+    assert results["observability.metrics"].measured["load.smoke.metrics.requests_counted"]  # both replicas scraped
     breaker = results["resilience.circuit_breaker"].measured
     assert breaker["chaos.gpu_loss.breaker_reset"]["claimed_reset_s"] == 5  # OPEN phases measured against 5 s

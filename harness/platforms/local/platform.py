@@ -201,6 +201,8 @@ class LocalPlatform(Platform):
                                   if n not in ("postgres", "redis")},
                    "startup_s": round(time.monotonic() - started, 2), "state_dir": str(self.state_dir),
                    "log_dir": str(self.log_dir), "cors_allowed_origins": self._cors_allowed_origins(lb_url),
+                   "metrics_urls": [f"http://127.0.0.1:{self.supervisor.states[g].port}/metrics"
+                                    for g in self._gateway_names],  # one per replica: the balancer picks one
                    **self._claims_from_env()})
         self._save_state()
         return self._target
