@@ -40,6 +40,10 @@ HEADLINE_KEYS: list[tuple[str, tuple[str, ...]]] = [
     ("chaos.*.recovery", ("time_to_recover_s", "limit_s")),
     ("chaos.*.breaker_reset", ("open_phases_s", "claimed_reset_s")),
     ("chaos.*.hypothesis", ("time_to_recover_s", "time_to_detect_s")),
+    ("chaos.*.retry_jitter", ("open_phases_s", "imprecise_phases")),
+    ("chaos.*.breaker_cycle", ("time_to_detect_system_s", "time_to_recover_s")),
+    ("chaos.*.no_data_lost", ("read_back",)),
+    ("chaos.*.back_on_tier", ("time_to_recover_s",)),
 ]
 MAX_MEASURED = 6
 DECIDING = {Status.FAIL}
