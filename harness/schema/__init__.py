@@ -16,9 +16,12 @@ CLAIMS_SCHEMA_FILE = Path(__file__).with_name("claims.schema.json")
 
 def current_schema() -> dict[str, Any]:
     """The schema the code produces now, stamped with its version."""
-    schema = RunResult.model_json_schema(mode="serialization")
+    return _stamped(RunResult.model_json_schema(mode="serialization"), "readiness")
+
+
+def _stamped(schema: dict[str, Any], name: str) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"urn:readiness-harness:readiness:{SCHEMA_VERSION}"
+    schema["$id"] = f"urn:readiness-harness:{name}:{SCHEMA_VERSION}"
     schema["x-schema-version"] = SCHEMA_VERSION
     return schema
 
@@ -35,11 +38,7 @@ def claims_schema() -> dict[str, Any]:
     """The schema of claims files (``scenarios/claims/*.yaml``), versioned with the report schema."""
     from harness.claims.model import ClaimsFile
 
-    schema = ClaimsFile.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"urn:readiness-harness:claims:{SCHEMA_VERSION}"
-    schema["x-schema-version"] = SCHEMA_VERSION
-    return schema
+    return _stamped(ClaimsFile.model_json_schema(mode="validation"), "claims")
 
 
 # name -> (exported file, the schema the code produces now)

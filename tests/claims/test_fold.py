@@ -7,17 +7,9 @@ import pytest
 from harness.claims.fold import fold_claims, summary_line
 from harness.claims.model import Claim, ClaimsFile
 from harness.claims.parameters import ClaimParams, RateLimitParams
-from harness.model import Check, ClaimVerdict, EnvironmentInfo, Evidence, RunResult, Severity, Status, TargetInfo
+from harness.model import Check, ClaimVerdict, Evidence, RunResult, Severity, Status
 from harness.verdict import judge
-
-
-def run_of(*checks: Check, platform: str = "local", profile: str = "smoke") -> RunResult:
-    run = RunResult(run_id="r", environment=EnvironmentInfo(harness_version="0", python="3.11", platform="linux",
-                                                            hostname="h", cpu_count=2),
-                    target=TargetInfo(platform=platform), profile=profile)
-    for check in checks:
-        run.suite(check.suite).checks.append(check)
-    return run
+from tests.claims.refsys_claims import run_of
 
 
 def check(check_id: str, status: Status = Status.PASS, *, claims: tuple[str, ...] = (), claim_only: bool = False,
