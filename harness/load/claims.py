@@ -16,7 +16,7 @@ from harness.load.result import ALL, LabelTotals, LoadResult, evaluate
 from harness.model import Check, Evidence, Severity, Status
 
 KINDS = ("latency", "throughput", "error_rate")
-PERCENTILE_FIELD = {50: "p50_ms", 95: "p95_ms", 99: "p99_ms", 99.9: "p999_ms"}
+PERCENTILE_FIELD: dict[float, str] = {50: "p50_ms", 95: "p95_ms", 99: "p99_ms", 99.9: "p999_ms"}
 
 
 def operation_slug(operation: str | None) -> str:

@@ -96,7 +96,7 @@ def _claim_rows(run: RunResult, anchors: dict[int, str]) -> list[tuple[ClaimResu
             candidates = by_id.get(check_id, [])
             mine = [c for c in candidates if claim.id in c.claims] or candidates
             failing = [c for c in mine if c.status in (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.SKIPPED)]
-            target = (failing or mine or [None])[0]
+            target = next(iter(failing or mine), None)
             if target is not None and id(target) in anchors:
                 links.append((check_id, anchors[id(target)]))
         rows.append((claim, links))

@@ -207,24 +207,23 @@ def _security(text: str) -> list[Shape]:
     shapes: list[Shape] = []
     if _has(r"\bCORS\b|cross-origin resource|origin (?:validation|whitelist|allowlist)", text):
         origins = grammar.ORIGIN.findall(text)
-        params = {"cors": {"allowed_origins": origins}} if origins else {}
-        shapes.append(Shape("cors", list(CORS), params))
+        shapes.append(Shape("cors", list(CORS), {"cors": {"allowed_origins": origins}} if origins else {}))
     if _has(r"\bCSRF\b|\bXSRF\b|cross-site request forgery|double-submit", text):
         shapes.append(Shape("csrf", ["security.csrf.*"]))
     if _has(r"\bJWT\b|refresh token|token refresh|access token|token (?:expir|lifetime|rotation)|short expir|"
             r"token renewal", text):
         verify: list[str] = []
-        params: dict[str, Any] = {}
+        token: dict[str, Any] = {}
         if _has(r"refresh|rotation|renewal", text):
             verify += REFRESH
-            params["refresh"] = True
+            token["refresh"] = True
         if _has(r"expir|lifetime|ttl", text):
             verify.append("security.auth.expired")
             ttl = grammar.duration_after(text, r"expir\w*|lifetime|ttl|valid for|lives?")
             if ttl:
                 verify.append("security.auth.token_lifetime")
-                params["access_ttl_s"] = ttl
-        shapes.append(Shape("auth", verify or list(JWT), {"token": params} if params else {}))
+                token["access_ttl_s"] = ttl
+        shapes.append(Shape("auth", verify or list(JWT), {"token": token} if token else {}))
     if _has(r"logout|revocation|revoke", text):
         shapes.append(Shape("auth", ["security.auth.logout_revokes"]))
     if _has(r"\bAPI key (?:validation|authentication|auth)|authentication (?:required|middleware)|"
