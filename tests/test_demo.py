@@ -14,14 +14,16 @@ import pytest
 from harness.exitcodes import ExitCode
 from harness.model import RunResult, Verdict
 from harness.schema import exported_schema
-from tests.conftest import REPO
+from tests.claims.refsys_claims import REFSYS_CLAIMS
+from tests.claims.test_refsys_claims import assert_clean_refsys_claims
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_every_suite_on_smoke_finds_the_clean_reference_system_ready(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--profile", "smoke", "--report-dir", str(tmp_path / "reports")],
+        [sys.executable, "-m", "harness.cli", "run", "--profile", "smoke", "--report-dir", str(tmp_path / "reports"),
+         "--claims", str(REFSYS_CLAIMS)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
         env={**os.environ, "HARNESS_STATE_DIR": str(tmp_path / "state")},
     )
@@ -39,3 +41,5 @@ def test_every_suite_on_smoke_finds_the_clean_reference_system_ready(tmp_path: P
     html = (latest / "readiness.html").read_text()
     assert "READY" in html and html.count("<svg") >= 4  # load and chaos: latency + throughput each
     assert (latest / "findings.sarif").is_file() and (latest / "junit.xml").is_file()
+    assert_clean_refsys_claims(run, result.stdout)  # what the reference system claims, verified
+    assert html.index('id="claims"') < html.index('class="cards"')

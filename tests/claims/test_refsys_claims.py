@@ -4,20 +4,15 @@ Each defect switch refutes the claim it breaks: every row of fixtures/refsys/DEF
 (``DEFECT_CLAIM``) whose checks include the one that catches the defect, and each suite's defect test
 (tests/security/test_refsys.py, tests/chaos/test_live.py, tests/contract/test_refsys.py,
 tests/load/test_refsys.py) folds its real run with refsys.yaml and asserts that claim refuted. The clean
-reference system, run through ``harness run --claims`` on the smoke profile, verifies every claim that the
-smoke profile can decide; the two that need a longer profile say so.
+reference system, run through ``harness run --claims`` on the smoke profile (the README's demo,
+tests/test_demo.py), verifies every claim that the smoke profile can decide; the two that need a longer
+profile say so.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from fnmatch import fnmatchcase
-from pathlib import Path
-
-import pytest
 
 from fixtures.refsys.defects import KNOWN_DEFECTS
 from harness.model import ClaimVerdict, RunResult
@@ -62,23 +57,9 @@ def test_the_defect_table_and_the_claims_file_agree():
         assert any(fnmatchcase(caught_by[defect], p) for p in patterns), (defect, caught_by[defect], patterns)
 
 
-@pytest.fixture(scope="module")
-def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], RunResult, Path]:
-    work = tmp_path_factory.mktemp("refsys-claims")
-    env = {**os.environ, "HARNESS_STATE_DIR": str(work / "state")}
-    run = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--claims", str(REFSYS_CLAIMS),
-                          "--report-dir", str(work / "reports")], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=900)
-    report_file = work / "reports" / "latest" / "readiness.json"
-    assert report_file.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
-    return run, RunResult.model_validate_json(report_file.read_text()), work
-
-
-@pytest.mark.integration
-@pytest.mark.slow  # every suite on smoke, each on a reference system of its own: ~3-4 min
-def test_clean_refsys_verifies_its_claims_in_a_real_run(clean_run):
-    run, report, _ = clean_run
-    assert report.verdict.value == "ready", run.stdout[-3000:]
+def assert_clean_refsys_claims(report: RunResult, stdout: str) -> None:
+    """A clean run of every suite on smoke with refsys.yaml (tests/test_demo.py, the README's demo): every claim
+    the smoke profile can decide is verified; the rest say why not."""
     results = {c.id: c for c in report.claims}
     assert list(results) == [c.id for c in refsys_claims().claims]
     for claim_id, result in results.items():
@@ -90,7 +71,7 @@ def test_clean_refsys_verifies_its_claims_in_a_real_run(clean_run):
             print(f"{claim_id}: {result.reason}")
         else:
             assert result.verdict is ClaimVerdict.VERIFIED, f"{claim_id}: {result.verdict.value}: {result.reason}"
-    assert re.search(r"claims: 2[56] verified · 0 refuted · [23] inconclusive · 3 untested", run.stdout), run.stdout[-800:]
+    assert re.search(r"claims: 2[56] verified · 0 refuted · [23] inconclusive · 3 untested", stdout), stdout[-800:]
     assert results["observability.metrics"].measured["load.smoke.metrics.requests_counted"]  # both replicas scraped
     breaker = results["resilience.circuit_breaker"].measured
     assert breaker["chaos.gpu_loss.breaker_reset"]["claimed_reset_s"] == 5  # OPEN phases measured against 5 s
