@@ -159,9 +159,10 @@ def doctor(
                       "" if item.present else item.disables, "" if item.present else item.hint)
     console.print(table)
     if cleanup:
-        from harness.undo import undo_pending
+        from harness.faults.undo import undo_pending
+        from harness.platforms import undo_kinds
 
-        undone = undo_pending(Path(os.environ.get("HARNESS_STATE_DIR", ".harness")))
+        undone = undo_pending(Path(os.environ.get("HARNESS_STATE_DIR", ".harness")), undo_kinds())
         console.print(f"cleanup: undid {len(undone)} leftover fault(s)" + "".join(f"\n  {u}" for u in undone))
     console.print(f"{missing} missing" if missing else "everything present")
 
