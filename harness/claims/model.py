@@ -106,9 +106,8 @@ class ClaimsFile(_Strict):
         return [c for c in self.testable() if getattr(c.params, kind) is not None]
 
     def to_yaml(self) -> str:
+        """The file as people read it: fields in model order (id and text first), defaults left out."""
         data = self.model_dump(mode="json", exclude_defaults=True)
-        for claim in data.get("claims", []):  # keep id and text first, then the rest, for people reading it
-            claim.setdefault("text", "")
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
