@@ -97,7 +97,7 @@ def _launch_pytest(args: list[str]) -> int:
     return int(pytest.main(args))
 
 
-def _load_report(path: Path) -> tuple[RunResult, Path]:
+def load_report(path: Path) -> tuple[RunResult, Path]:
     file = path / "readiness.json" if path.is_dir() else path
     if not file.is_file():
         raise UsageError(f"no report at {file}; pass a readiness.json or a run folder such as reports/latest")
@@ -109,37 +109,11 @@ def _load_report(path: Path) -> tuple[RunResult, Path]:
 
 
 @app.command()
-def gate(
-    report: Annotated[Path, typer.Argument(help="readiness.json or a run folder (e.g. reports/latest)")],
-    policy: Annotated[Optional[Path], typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
-) -> None:
-    """Judge a report against a policy; the exit code is the CI gate's answer."""
-    from harness.policy import load_policy
-    from harness.verdict import judge
-
-    policy_model = load_policy(policy)
-    run_result, file = _load_report(report)
-    judgement = judge(run_result, policy_model.severity_threshold)
-    colour = {0: "green", 1: "red", 2: "yellow", 6: "yellow"}.get(int(judgement.exit_code), "white")
-    console.print(f"[bold {colour}]{judgement.verdict.value.replace('_', ' ').upper()}[/] "
-                  f"(exit {int(judgement.exit_code)}) · {file} · blocking severity ≥ {policy_model.severity_threshold.value}")
-    if judgement.blocking:
-        table = Table("check", "severity", "status", "why", show_lines=False)
-        for check in judgement.blocking:
-            table.add_row(check.id, check.severity.value, check.status.value, check.message or check.title)
-        console.print(table)
-    else:
-        for reason in judgement.reasons:
-            console.print(f"  {reason}")
-    raise typer.Exit(int(judgement.exit_code))
-
-
-@app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
     """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
     from harness.report.writers import HtmlReporter, JUnitReporter
 
-    run_result, file = _load_report(run_dir)
+    run_result, file = load_report(run_dir)
     for reporter in (HtmlReporter(), JUnitReporter()):
         console.print(f"wrote {reporter.write(run_result, file.parent)}")
 
@@ -169,23 +143,22 @@ def doctor(
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="readiness (readiness.json) or claims (claims files)")] = "readiness",
+    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline or claims")] = "readiness",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
-    check: Annotated[bool, typer.Option(help="exit 1 if the exported schema differs from the code")] = False,
+    check: Annotated[bool, typer.Option(help="exit 1 if an exported schema in harness/schema/ differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json, or of claims files (harness schema claims)."""
-    from harness.schema import SCHEMAS, render
+    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline or a claims file."""
+    from harness.schema import DOCUMENTS, EXPORTED, current_schema, exported_schema, render, schema_file
 
-    if document not in SCHEMAS:
-        raise UsageError(f"no schema named {document!r}; choose one of: {', '.join(SCHEMAS)}")
-    exported_file, current_schema = SCHEMAS[document]
-    current = current_schema()
+    if document not in DOCUMENTS:
+        raise UsageError(f"unknown schema {document!r}; allowed: {', '.join(DOCUMENTS)}")
     if check:
-        same = exported_file.is_file() and json.loads(exported_file.read_text()) == current
-        command = f"harness schema {document} -o {exported_file}"
-        console.print(f"{exported_file}: {'up to date' if same else 'OUT OF DATE: run ' + command}")
-        raise typer.Exit(0 if same else 1)
-    text = render(current)
+        stale = [name for name in EXPORTED if exported_schema(name) != current_schema(name)]
+        for name in EXPORTED:
+            state = "OUT OF DATE: run harness schema " + name + " -o " + str(schema_file(name)) if name in stale else "up to date"
+            console.print(f"{schema_file(name)}: {state}")
+        raise typer.Exit(1 if stale else 0)
+    text = render(current_schema(document))
     if output:
         output.write_text(text)
         console.print(f"wrote {output}")
@@ -237,6 +210,13 @@ def _register_platform_commands() -> None:
     register(app)
 
 
+def _register_gate_commands() -> None:
+    from harness.gate.commands import register
+
+    register(app)
+
+
+_register_gate_commands()
 _register_platform_commands()
 
 

@@ -39,7 +39,7 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
                       "help": "allow traffic to this non-loopback host (repeatable)"}),
     ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
     ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
-    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (severity threshold)"}),
+    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (rules, levels, waivers; docs/gate.md)"}),
     ("--claims", {"dest": "harness_claims", "help": "claims file: a verdict per claim in the report (harness claims extract drafts one)"}),
     ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
     ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),

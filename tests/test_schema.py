@@ -59,9 +59,7 @@ def test_schema_rejects_a_report_with_an_unknown_status():
 def test_claims_file_schema_is_exported_and_validates_the_shipped_claims():
     import yaml
 
-    from harness.schema import CLAIMS_SCHEMA_FILE, claims_schema
-
-    assert json.loads(CLAIMS_SCHEMA_FILE.read_text()) == claims_schema(), (
+    assert exported_schema("claims") == current_schema("claims"), (
         "claims files changed: run `harness schema claims -o harness/schema/claims.schema.json`")
     for path in (Path(__file__).parents[1] / "scenarios" / "claims").glob("*.yaml"):
-        jsonschema.validate(yaml.safe_load(path.read_text()), claims_schema())
+        jsonschema.validate(yaml.safe_load(path.read_text()), current_schema("claims"))

@@ -148,7 +148,7 @@ def render_html(run: RunResult) -> str:
     claim_counts = {verdict.value: sum(c.verdict == verdict for c in run.claims) for verdict in CLAIM_ORDER}
     context: dict[str, Any] = {
         "run": run,
-        "reasons": judge(run, run.severity_threshold).reasons,
+        "reasons": (run.gate.blocking if run.gate else []) or judge(run, run.severity_threshold).reasons,
         "totals": totals,
         "suites": suites,
         "anchors": anchors,

@@ -8,6 +8,8 @@ from harness.claims.fold import fold_claims, summary_line
 from harness.claims.model import Claim, ClaimsFile
 from harness.claims.parameters import ClaimParams, RateLimitParams
 from harness.model import Check, ClaimVerdict, Evidence, RunResult, Severity, Status
+from harness.gate.evaluate import evaluate
+from harness.gate.policy import Policy
 from harness.verdict import judge
 from tests.claims.refsys_claims import run_of
 
@@ -45,6 +47,7 @@ def test_the_claims_own_numbers_decide_over_the_suites_default_run():
     assert result.measured == {"security.ratelimit.enforced": {"accepted_before_429": 38}}
     assert "never a 429" in result.reason and result.checks == ["security.ratelimit.enforced"]
     assert judge(run, Severity.MEDIUM).verdict.value == "ready"  # the claim-only failure never blocks the run
+    assert evaluate(run, Policy()).verdict.value == "ready"  # nor the gate's check rules (refuted claims are its own)
 
 
 def test_a_claim_only_check_of_another_claim_never_counts():
