@@ -115,10 +115,14 @@ class RunContext:
 
     # -- finishing ------------------------------------------------------------------
     def policy(self) -> Policy:
-        """The run's gate policy (validated when the run started), else the configured severity threshold."""
+        """The run's gate policy (validated when the run started), else the configured severity threshold.
+
+        Without a policy file a refuted claim is shown (warn), not blocking: a claims file never changes the
+        run's verdict by itself; a policy that wants "no refuted claim" says ``refuted_claims: block``.
+        """
         if self.config.policy:
             return load_policy(self.config.policy)
-        return Policy(severity_threshold=self.config.severity_threshold)
+        return Policy(severity_threshold=self.config.severity_threshold, refuted_claims="warn")
 
     def finish(self, *, aborted_reason: str | None = None, extra_reporters: list | None = None) -> GateResult:
         """Stamp end times, judge by the run's policy, write every report, move ``latest``. Safe to call once."""

@@ -97,6 +97,8 @@ def test_the_verdict_is_the_suites_own_and_claims_show_in_every_output(notes_run
     claim_only = [c for c in report.all_checks() if c.claim_only]
     assert {c.id for c in claim_only} >= {"security.headers.claimed", "security.ratelimit.enforced"}
     assert not any(c.blocks for c in claim_only)
+    assert report.gate is not None and not any("refuted claim" in line for line in report.gate.blocking)
+    assert any("refuted claim" in line for line in report.gate.warnings)  # shown; a policy may block on them
     findings = {f.check_id for f in report.all_findings()}
     assert "security.headers.claimed" not in findings  # claim checks decide claims, they are no findings
     assert "claims: 5 verified · 4 refuted · 2 inconclusive" in run.stdout  # the terminal's one line
