@@ -131,11 +131,12 @@ def gate(
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
     """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
-    from harness.report.writers import HtmlReporter, JUnitReporter
+    from harness.report.html import HtmlWriter
+    from harness.report.junit import JUnitWriter
 
     run_result, file = _load_report(run_dir)
-    for reporter in (HtmlReporter(), JUnitReporter()):
-        console.print(f"wrote {reporter.write(run_result, file.parent)}")
+    for writer in (HtmlWriter(), JUnitWriter()):
+        console.print(f"wrote {writer.write(run_result, file.parent)}")
 
 
 @app.command()

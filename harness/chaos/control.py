@@ -27,7 +27,7 @@ from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import installed_session, use_session
-from harness.chaos.spec import harness_extension
+from harness.chaos.extension import harness_extension
 from harness.chaos.trial import Trial
 from harness.errors import HarnessError
 
@@ -81,7 +81,7 @@ class Standalone:
         path = trial.out_dir / f"{self.report.name}.report.json"
         path.write_text(self.report.model_dump_json(indent=1, exclude={"timeseries"}))
         for check in self.report.checks():
-            logger.info("harness: %s %s: %s", check["status"].value.upper(), check["id"], check["message"])
+            logger.info("harness: %s %s: %s", check.status.value.upper(), check.id, check.message)
         logger.info("harness: report written to %s", path)
         return self.report
 

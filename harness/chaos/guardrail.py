@@ -23,7 +23,7 @@ from chaoslib.run import RunEventHandler
 
 from harness.chaos.session import ChaosSession
 from harness.chaos.slo import breaches, overall
-from harness.chaos.spec import HarnessExtension
+from harness.chaos.extension import HarnessExtension
 from harness.model import LoadSecond
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,9 @@ from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
-from harness.chaos.spec import HarnessExtension, harness_extension
+from harness.chaos.extension import HarnessExtension, harness_extension
 from harness.chaos.trial import Trial
+from harness.events import Event
 
 log = logging.getLogger(__name__)
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -56,7 +57,8 @@ def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
 class ChaosRunner:
     def __init__(self, platform: Any, target: Any, *, out_dir: Path, allow_hosts: Iterable[str] = (),
                  load_workers: int = 1, state_dir: Path | None = None, writer_identities: list[str] | None = None,
-                 seed: int = 1) -> None:
+                 seed: int = 1, emit: Callable[[Event], None] | None = None) -> None:
+        """``emit`` receives the run's events as they happen (fault injected / healed); None: keep them in the report."""
         self.platform = platform
         self.target = target
         self.out_dir = Path(out_dir)
@@ -65,6 +67,7 @@ class ChaosRunner:
         self.state_dir = state_dir if state_dir is not None else getattr(platform, "state_dir", None)
         self.writer_identities = writer_identities
         self.seed = seed
+        self.emit = emit
 
     def run(self, path: Path) -> ExperimentReport:
         experiment, extension = load_checked(path)
@@ -76,7 +79,7 @@ class ChaosRunner:
             return report
         trial = Trial(self.platform, self.target, name, extension, out_dir=self.out_dir / name,
                       allow_hosts=self.allow_hosts, load_workers=self.load_workers, state_dir=self.state_dir,
-                      writer_identities=self.writer_identities, seed=self.seed)
+                      writer_identities=self.writer_identities, seed=self.seed, emit=self.emit)
         keeper = JournalKeeper()
         try:
             trial.start()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
-from harness.chaos.spec import Slo
+from harness.chaos.extension import Slo
 from harness.model import LoadSecond
 
 DegradedLookup = Callable[[float, float], tuple[int, int]]  # (wall start, wall end) -> (analyses, degraded)

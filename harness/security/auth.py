@@ -16,7 +16,7 @@ import httpx
 
 from harness.platforms.base import Identity, Target
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation
+from harness.security.openapi import ApiSpec, Operation
 
 TOKEN_KEYS = ("access_token", "token", "id_token", "jwt")
 

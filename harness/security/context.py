@@ -18,7 +18,8 @@ from harness.safety import ensure_allowed
 from harness.security.auth import Identities
 from harness.security.claims import SecurityClaims, load_claims
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation, save_pretty
+from harness.openapi_file import save_pretty
+from harness.security.openapi import ApiSpec, Operation
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from harness.events import ArtifactSaved, Progress, SeriesRecorded, SuiteInconclusive
 from harness.load import LoadRun, load_profile
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
 from harness.model import LoadSecond
 from harness.platforms.base import Platform
 
-RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence")
 WATCHED_COMPONENTS = ("gateway-1", "gateway-2")  # RSS sampled for soak trends when the platform has pids
 
 
@@ -30,14 +30,13 @@ def watched_pids(platform: Platform) -> dict[str, int]:
     return pids
 
 
-def record_result(result: LoadResult, record_check: Any, harness_run: Any) -> None:
-    for check in result.to_checks(suite="load"):
-        record_check(**{field: getattr(check, field) for field in RECORDED_FIELDS})
-    suite = harness_run.suite("load")
-    suite.timeseries.extend(result.timeseries)
-    suite.artifacts.extend(result.artifacts)
+def record_result(result: LoadResult, record_check: Any, harness_run: Any, suite: str = "load") -> None:
+    for check in result.to_checks(suite=suite):
+        record_check(check)
+    harness_run.emit(SeriesRecorded(suite=suite, rows=result.timeseries))
+    harness_run.emit(ArtifactSaved(suite=suite, paths=result.artifacts))
     if result.inconclusive:
-        suite.inconclusive = f"load generator unhealthy: {result.inconclusive}"
+        harness_run.emit(SuiteInconclusive(suite=suite, reason=f"load generator unhealthy: {result.inconclusive}"))
 
 
 def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
@@ -59,7 +58,7 @@ def test_load_profile(harness_config, harness_platform, harness_target, harness_
         while not run.finished():  # a status line every 5 s: long profiles are not silent
             time.sleep(0.25)
             if time.monotonic() >= next_line and any(row.label == "all" for row in run.live()):
-                harness_run.progress(progress_line(profile, run.live()))
+                harness_run.emit(Progress(text=progress_line(profile, run.live())))
                 next_line += 5
         result = run.wait()
     print(result.summary())

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.chaos.spec import experiment_paths
+from harness.chaos.extension import experiment_paths
 from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - a fresh system for this run
 from suites.chaos import SUITE
 from suites.chaos.test_chaos import test_experiment as run_as_the_suite_does

@@ -10,7 +10,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
 from harness.chaos import discover
-from harness.chaos.spec import experiment_paths, experiments_for_profile, harness_extension
+from harness.chaos.extension import experiment_paths, experiments_for_profile, harness_extension
 from harness.errors import UsageError
 
 PATHS = experiment_paths()

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.chaos.analysis import writes_during
 from harness.chaos.report import ExperimentReport
-from harness.chaos.spec import HarnessExtension
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.writes import WriteTracker
 from harness.model import Status
 from harness.platforms.base import Identity, Target
@@ -66,22 +66,22 @@ def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, d
                                  expect={"writes_fail_cleanly": True, "rate_limit_fails_closed": True})
     report = ExperimentReport(name="cache_outage", title="store outage", extension=extension,
                               writes_during_fault=writes_during(tracker, down_at, up_at))
-    return {check["id"].rsplit(".", 1)[-1]: check for check in report._expectations("chaos.cache_outage", [])}
+    return {check.id.rsplit(".", 1)[-1]: check for check in report._expectations("chaos.cache_outage", [])}
 
 
 def test_a_limiter_that_fails_closed_passes() -> None:
     checks = outage_checks(fail_open=False)
-    assert checks["rate_limit_fails_closed"]["status"] is Status.PASS, checks["rate_limit_fails_closed"]["message"]
-    assert checks["clean_write_failures"]["status"] is Status.PASS
-    measured = checks["rate_limit_fails_closed"]["evidence"].measured["writes_during_fault"]
+    assert checks["rate_limit_fails_closed"].status is Status.PASS, checks["rate_limit_fails_closed"].message
+    assert checks["clean_write_failures"].status is Status.PASS
+    measured = checks["rate_limit_fails_closed"].evidence.measured["writes_during_fault"]
     assert measured["attempted"] >= 5 and measured["succeeded"] == 0 and set(measured["status_counts"]) == {"503"}
 
 
 def test_a_limiter_that_fails_open_is_caught() -> None:
     checks = outage_checks(fail_open=True)
     closed = checks["rate_limit_fails_closed"]
-    assert closed["status"] is Status.FAIL and "the limiter fails open" in closed["message"], closed["message"]
-    assert checks["clean_write_failures"]["status"] is Status.FAIL, "nothing failed: no sign writes fail cleanly"
+    assert closed.status is Status.FAIL and "the limiter fails open" in closed.message, closed.message
+    assert checks["clean_write_failures"].status is Status.FAIL, "nothing failed: no sign writes fail cleanly"
 
 
 def test_no_call_during_the_outage_proves_nothing() -> None:
@@ -90,5 +90,5 @@ def test_no_call_during_the_outage_proves_nothing() -> None:
     report = ExperimentReport(name="cache_outage", title="store outage", extension=extension,
                               writes_during_fault={"attempted": 0, "succeeded": 0, "failed": 0, "statuses": []})
     checks = report._expectations("chaos.cache_outage", [])
-    assert [c["status"] for c in checks] == [Status.FAIL, Status.FAIL]
-    assert "no write was attempted" in checks[0]["message"] and "fail-closed not shown" in checks[1]["message"]
+    assert [c.status for c in checks] == [Status.FAIL, Status.FAIL]
+    assert "no write was attempted" in checks[0].message and "fail-closed not shown" in checks[1].message

@@ -16,7 +16,7 @@ import pytest
 
 from harness.chaos.report import ExperimentReport
 from harness.chaos.runner import ChaosRunner
-from harness.chaos.spec import EXPERIMENT_DIR, experiment_paths
+from harness.chaos.extension import EXPERIMENT_DIR, experiment_paths
 from harness.model import Status
 from harness.platforms.local.platform import LocalPlatform
 from suites.chaos import SUITE
@@ -73,7 +73,7 @@ def runner(tmp_path: Path, *, defects: tuple[str, ...] = (), backend: str = "sql
 
 
 def check(report: ExperimentReport, aspect: str) -> dict:
-    found = [c for c in report.checks() if c["id"] == f"chaos.{report.name}.{aspect}"]
+    found = [c for c in report.checks() if c.id == f"chaos.{report.name}.{aspect}"]
     assert found, f"no {aspect} check; checks: {[c['id'] for c in report.checks()]}"
     return found[0]
 
@@ -83,7 +83,7 @@ def test_clean_reference_system_holds_every_hypothesis(tmp_path: Path) -> None:
     with runner(tmp_path, backend="postgres", redis=True) as chaos:
         reports = [chaos.run(path) for path in experiment_paths()]
     problems = [f"{c['id']}: {c['status'].value}: {c['message']}" for r in reports for c in r.checks()
-                if c["status"] not in (Status.PASS, Status.NOT_APPLICABLE)]
+                if c.status not in (Status.PASS, Status.NOT_APPLICABLE)]
     assert not problems, "\n".join(problems)
     for report in reports:
         if report.not_applicable is None:

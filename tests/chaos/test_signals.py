@@ -10,7 +10,7 @@ import pytest
 
 from harness.chaos.report import ExperimentReport, SystemNotice
 from harness.chaos.signals import SystemSignals
-from harness.chaos.spec import HarnessExtension
+from harness.chaos.extension import HarnessExtension
 
 from .stand_ins import answer_json, serving
 
@@ -77,9 +77,9 @@ def test_the_recovery_check_says_when_the_system_noticed() -> None:
     report = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
                               time_to_recover_s=1.0, time_to_detect_system_s=0.3,
                               system_noticed={"balancer": SystemNotice(after_s=0.3, what="gateway-1: unhealthy")})
-    message = report._recovery("chaos.x", [])["message"]
+    message = report._recovery("chaos.x", []).message
     assert "users never saw an SLO breach" in message and "noticed after 0.3s (balancer: gateway-1: unhealthy)" in message
     assert report.measured()["time_to_detect_system_s"] == 0.3
     quiet = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
                              time_to_recover_s=1.0)
-    assert "showed no sign of the fault" in quiet._recovery("chaos.x", [])["message"]
+    assert "showed no sign of the fault" in quiet._recovery("chaos.x", []).message

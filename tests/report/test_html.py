@@ -12,7 +12,7 @@ import pytest
 
 from harness.model import LoadSecond, Status
 from harness.report.svg import Band, line_chart
-from harness.report.writers import HtmlReporter
+from harness.report.html import HtmlWriter
 from tests.test_model import make_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,7 +29,7 @@ def rendered(tmp_path: Path) -> Path:
                                   p99_ms=40 + t) for t in range(30)]
     run.timeline[0].started_at = run.started_at + timedelta(seconds=10)
     run.timeline[0].ended_at = run.started_at + timedelta(seconds=15)
-    return HtmlReporter().write(run, tmp_path)
+    return HtmlWriter().write(run, tmp_path)
 
 
 def test_report_is_self_contained(tmp_path):
@@ -55,7 +55,7 @@ def test_report_shows_verdict_checks_charts_and_environment(tmp_path):
 def test_untrusted_text_is_escaped(tmp_path):
     run = make_run()
     run.suite("security").checks[0].message = "<script>alert(1)</script>"
-    html = HtmlReporter().write(run, tmp_path).read_text()
+    html = HtmlWriter().write(run, tmp_path).read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 

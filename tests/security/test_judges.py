@@ -15,7 +15,7 @@ from harness.security.probes.headers import (HSTS, judge_cache, judge_csp, judge
 from harness.security.probes.ratelimit import headers_problem, max_in_rolling_window, remaining_budget
 from harness.security.record import fingerprint
 from harness.security.rules import Action, action_for, apply_rules, load_rules
-from harness.security.spec import operation_lines
+from harness.openapi_file import operation_lines
 
 
 def h(**headers: str) -> httpx.Headers:

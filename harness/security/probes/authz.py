@@ -18,10 +18,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import ProbeGroup, Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import STATE_CHANGING, Operation
+from harness.security.openapi import STATE_CHANGING, Operation
 
 BOLA = rule("security.authz.bola", "Users cannot touch other users' or tenants' objects", Severity.CRITICAL,
             "API1:2023", "CWE-639", "Check the caller owns (or shares a tenant with) the object on every read, update "
@@ -46,6 +46,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 MAX_THROWAWAY_OBJECTS = 40  # objects one probe run creates for writes to act on (per BOLA / matrix pass)
 MAX_MATRIX_CELLS = 400  # operations x identities in the matrix
 
+RULES = (BOLA, BFLA, MASS, MATRIX, EXPOSURE)
 
 def _admin_operations(ctx: ProbeContext) -> list[Operation]:
     return [op for op in ctx.bearer_operations()
@@ -379,3 +380,6 @@ def _exposure_problems(ctx: ProbeContext, op: Operation, status: int, body: Any,
 
     walk(body, schema, "")
     return sorted(set(problems))
+
+
+GROUP = ProbeGroup("authz", run, RULES)

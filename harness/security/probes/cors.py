@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import ProbeGroup, Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -32,6 +32,7 @@ ALLOWLIST = rule("security.cors.allowlist", "CORS allows exactly the configured 
 EVIL_ORIGIN = "https://evil.harness-probe.invalid"
 ALLOWED_ORIGINS_KEY = "cors_allowed_origins"
 
+RULES = (REFLECT, NULL_ORIGIN, WILDCARD, ALLOWLIST)
 
 def look_alikes(origin: str) -> dict[str, str]:
     """Origins an unanchored or prefix/suffix match would confuse with ``origin`` (never sent anywhere but Origin)."""
@@ -143,3 +144,6 @@ def _allow_origin(response: httpx.Response) -> str | None:
 
 def _credentials(response: httpx.Response) -> bool:
     return response.headers.get("access-control-allow-credentials", "").lower() == "true"
+
+
+GROUP = ProbeGroup("cors", run, RULES)

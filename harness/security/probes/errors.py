@@ -7,7 +7,7 @@ import re
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import ProbeGroup, Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -30,6 +30,7 @@ DEBUG_ROUTES = ["/debug", "/_debug", "/console", "/actuator", "/actuator/env", "
                 "/__debug__", "/swagger.json"]
 DOCS_ROUTES = ["/docs", "/redoc", "/swagger-ui", "/swagger-ui.html"]
 
+RULES = (LEAK, UNDOCUMENTED, DOCS)
 
 def error_triggers(ctx: ProbeContext) -> list[httpx.Response]:
     """Requests that make most servers answer an error: bad JSON, wrong types, huge numbers, odd bytes."""
@@ -116,3 +117,6 @@ def inventory(ctx: ProbeContext) -> list[Outcome]:
         message = f"docs public, allowed by {decided_by}" if docs else "interactive docs not exposed"
         outcomes.append(DOCS.passed(message, evidence=docs_evidence))
     return outcomes
+
+
+GROUP = ProbeGroup("errors", run, RULES)

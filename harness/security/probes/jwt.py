@@ -24,10 +24,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed, jwt_encode, jwt_parts
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import ProbeGroup, Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 API2 = "API2:2023"
 NO_TOKEN = rule("security.auth.no_token", "Bearer operations refuse requests without a token", Severity.CRITICAL,
@@ -53,6 +53,7 @@ DEFAULT_LEEWAY_S = 5.0  # common clock-skew allowance; a target with another one
 BRUTEFORCE = rule("security.auth.bruteforce", "Login attempts are limited", Severity.MEDIUM, API2, "CWE-307",
                   "Throttle failed logins per account and per client (429 with Retry-After, or lockout).")
 
+RULES = (NO_TOKEN, TAMPERED, ALG_NONE, MODIFIED, EXPIRED, ROTATION, REUSE, ACCESS_AS_REFRESH, LOGOUT, BRUTEFORCE)
 
 def probe_operation(ctx: ProbeContext) -> Operation | None:
     """An authenticated GET with no required inputs, to test tokens against (GET /me style)."""
@@ -316,3 +317,6 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
                                  location=location, evidence=evidence)
     return BRUTEFORCE.passed(f"throttled after {throttled - 1} failures (claim <= {limit})", location=location,
                              evidence=evidence)
+
+
+GROUP = ProbeGroup("jwt", run, RULES)

@@ -24,12 +24,12 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import ProbeGroup, Outcome, rule
 from harness.security.claims import RateLimitClaim
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.probes.jwt import probe_operation
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
@@ -50,7 +50,7 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
               "normalise paths before keying the limiter; count HEAD like GET.")
 MAX_PROBE_REQUESTS = 2000
 BURST_WORKERS = 8
-ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
 def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
@@ -65,14 +65,14 @@ def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | Non
 def run(ctx: ProbeContext) -> list[Outcome]:
     claim = ctx.claims.rate_limit
     if claim is None:
-        return [r.not_applicable("no rate_limit claim in scenarios/claims/*.yaml") for r in ALL_RULES]
+        return [r.not_applicable("no rate_limit claim in scenarios/claims/*.yaml") for r in RULES]
     op = claim_operation(ctx, claim)
     users = ctx.identities.users() or ctx.identities.all
     if op is None or not users:
-        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in ALL_RULES]
+        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in RULES]
     if claim.limit * 2 + 20 > MAX_PROBE_REQUESTS:
         return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify")
-                for r in ALL_RULES]
+                for r in RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
     drive = drive_into_limit(ctx, op, a, claim)
@@ -341,3 +341,6 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
                              f"(claim {claim.limit}): fixed-window behaviour", location=op.key, evidence=evidence)
     return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,
                          evidence=evidence)
+
+
+GROUP = ProbeGroup("ratelimit", run, RULES, spends_budget=True)
