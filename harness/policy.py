@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import UsageError, error_location, invalid_input
 from harness.model import Severity
+from harness.yaml_file import read_yaml
 
 
 class SecurityPolicy(BaseModel):
@@ -38,10 +38,7 @@ def load_policy(path: Path | None) -> Policy:
         return Policy()
     if not path.is_file():
         raise UsageError(f"policy file {path} not found; pass an existing YAML file to --policy")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})".splitlines()[0]) from None
+    data = read_yaml(path, what="policy file") or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a policy is a YAML mapping, e.g. 'severity_threshold: high'")
     try:

@@ -6,6 +6,7 @@ used a harness fixture, so installing the harness never litters unrelated test s
 
 from __future__ import annotations
 
+import argparse
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,73 +26,57 @@ from harness.events import (
     TargetAttached,
 )
 from harness.model import Check, Severity, Status
+from harness.options import config_options, describe, option_layer
 from harness.platforms.base import Platform, Target
-from harness.policy import load_policy
+from harness.preflight import prepare, suites_under
 from harness.recording import CheckRecorder, FindingRecorder, slug, suite_name_for
 from harness.run_context import RunContext, relative_to_cwd
-from harness.safety import ensure_allowed, ensure_urls_allowed
+from harness.safety import ensure_allowed
 
 CONFIG_KEY = pytest.StashKey[HarnessConfig]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 INTERRUPTED_KEY = pytest.StashKey[str]()
 STARTED_SUITES_KEY = pytest.StashKey[set[str]]()
 
-_OPTIONS: list[tuple[str, dict[str, Any]]] = [
-    ("--platform", {"dest": "harness_platform", "help": "local (default), kind or external"}),
-    ("--target-url", {"dest": "harness_target_url", "help": "base URL of a running system (implies external)"}),
-    ("--openapi-url", {"dest": "harness_openapi_url", "help": "the target's OpenAPI: URL, file:// URL or file path"}),
-    ("--profile", {"dest": "harness_profile", "help": "profile name for every suite (default smoke)"}),
-    ("--report-dir", {"dest": "harness_report_dir", "help": "folder for run reports (default reports/)"}),
-    ("--allow-host", {"dest": "harness_allow_hosts", "action": "append", "default": [],
-                      "help": "allow traffic to this non-loopback host (repeatable)"}),
-    ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
-    ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
-    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (severity threshold)"}),
-    ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
-    ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
-    ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
-    ("--load-set", {"dest": "harness_load_overrides", "action": "append", "default": [],
-                    "help": "override a load profile value, e.g. stages.0.rate=50 (repeatable)"}),
-]
+class PreparedConfig:
+    """A configuration ``harness run`` already loaded and validated, handed to ``pytest.main`` whole
+    (``plugins=[PreparedConfig(config)]``): the plugin uses it instead of reading options again."""
+
+    def __init__(self, config: HarnessConfig) -> None:
+        self.config = config
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """One option per ``HarnessConfig`` field (``harness.options``), all read as text and validated once."""
     group = parser.getgroup("harness", "readiness harness")
-    for flag, kwargs in _OPTIONS:
-        group.addoption(flag, **kwargs)
+    for option in config_options():
+        if not option.pytest:
+            continue
+        if option.is_bool:
+            group.addoption(option.flag, action=argparse.BooleanOptionalAction, dest=option.dest, default=None,
+                            help=describe(option))
+        elif option.is_list:
+            group.addoption(option.flag, action="append", dest=option.dest, default=[], help=describe(option),
+                            metavar=option.metavar)
+        else:
+            group.addoption(option.flag, dest=option.dest, help=describe(option), metavar=option.metavar)
     group.addoption("--no-harness-report", action="store_true", dest="harness_no_report",
                     help="do not write a readiness report for this session")
 
 
-def _cli_layer(config: pytest.Config) -> dict[str, Any]:
-    defects = config.getoption("harness_defects")
-    return {
-        "platform": config.getoption("harness_platform"),
-        "target_url": config.getoption("harness_target_url"),
-        "openapi_url": config.getoption("harness_openapi_url"),
-        "profile": config.getoption("harness_profile"),
-        "report_dir": config.getoption("harness_report_dir"),
-        "allow_hosts": config.getoption("harness_allow_hosts"),
-        "backend": config.getoption("harness_backend"),
-        "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
-        "policy": config.getoption("harness_policy"),
-        "seed": config.getoption("harness_seed"),
-        "load_workers": config.getoption("harness_load_workers"),
-        "identities_file": config.getoption("harness_identities_file"),
-        "load_overrides": config.getoption("harness_load_overrides"),
-    }
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_suite(name): attribute the test's checks to this suite")
-    try:
-        harness_config = load_config(_cli_layer(config), pyproject=Path.cwd() / "pyproject.toml")
-        if harness_config.policy:
-            harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
-        # refuse a disallowed target (or OpenAPI URL) before any request is sent
-        ensure_urls_allowed([harness_config.target_url, harness_config.openapi_url], harness_config.allow_hosts)
-    except HarnessError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    prepared = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, PreparedConfig)), None)
+    if prepared is not None:
+        harness_config = prepared.config
+    else:
+        try:
+            values = {o.key: config.getoption(o.dest) for o in config_options() if o.pytest}
+            harness_config = load_config(option_layer(values), pyproject=Path.cwd() / "pyproject.toml")
+            # every input the selected suites will read, before any system starts (exit 4 otherwise)
+            harness_config = prepare(harness_config, suites_under(config.args, config.invocation_params.dir))
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = harness_config
     _install_sigterm_handler()
 

@@ -85,7 +85,7 @@ def test_fuzzed_malformed_config_exits_4_without_traceback(tmp_path, monkeypatch
     from harness.suites import SuiteSpec
 
     ran = []
-    monkeypatch.setattr(cli, "_launch_pytest", lambda args: ran.append(args) or 0)
+    monkeypatch.setattr(cli, "_launch_pytest", lambda args, config: ran.append(args) or 0)
     monkeypatch.setattr(harness.plugins, "resolve_suites", lambda names: [SuiteSpec(name="x", path=tmp_path)])
     code = main(["run"])
     out = capsys.readouterr()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
@@ -26,7 +27,8 @@ from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
-from harness.chaos.extension import HarnessExtension, harness_extension
+from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
+from harness.errors import UsageError
 from harness.chaos.trial import Trial
 from harness.events import Event
 
@@ -35,9 +37,16 @@ ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
 
 
 def load_checked(path: Path) -> tuple[dict[str, Any], HarnessExtension]:
-    """Load and validate an experiment file (chaoslib's validation + the harness extension)."""
-    experiment = load_experiment(str(path))
-    ensure_experiment_is_valid(experiment)
+    """Load and validate an experiment file (chaoslib's validation + the harness extension).
+
+    Anything wrong is a one-line ``UsageError`` naming the file: nothing has started yet.
+    """
+    read_experiment(path)  # a YAML error named by line and column, before chaoslib's own parser
+    try:
+        experiment = load_experiment(str(path))
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise UsageError(f"{path}: not a valid Chaos Toolkit experiment: {' '.join(str(exc).split())}") from None
     return experiment, harness_extension(experiment, str(path))
 
 

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.contract.conditions import CONDITIONS
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "contract"
 NOISE_DIR = PROFILE_DIR / "noise"  # rules shared by profiles (include_noise)
@@ -186,10 +186,7 @@ def _noise_path(name: str, profile_path: Path) -> Path:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
     return data

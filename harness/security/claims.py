@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 DEFAULT_CLAIMS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "claims"
 
@@ -58,10 +58,7 @@ def load_claims(paths: list[Path] | None = None, overrides: dict[str, Any] | Non
     """
     merged: dict[str, Any] = {}
     for path in paths if paths is not None else sorted(DEFAULT_CLAIMS_DIR.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise UsageError(f"claims file {path}: cannot read ({str(exc).splitlines()[0]})") from None
+        data = read_yaml(Path(path), what="claims file") or {}
         if not isinstance(data, dict):
             raise UsageError(f"claims file {path}: expected a mapping like 'rate_limit: {{limit: 100, window_s: 60}}'")
         _deep_merge(merged, {k: v for k, v in data.items() if k in SecurityClaims.model_fields})

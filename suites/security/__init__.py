@@ -1,8 +1,16 @@
 """The security suite: OWASP API Top 10 (2023) probes from the target's OpenAPI spec and identities."""
 
 from pathlib import Path
+from typing import Any
 
 from harness.suites import SuiteSpec
+
+
+def check_inputs(config: Any) -> None:
+    """The security claims (``scenarios/claims/*.yaml``); the policy's section is read with the policy."""
+    from harness.security.claims import load_claims
+
+    load_claims()
 
 SUITE = SuiteSpec(
     name="security",
@@ -16,4 +24,5 @@ SUITE = SuiteSpec(
     # security.auth.expired wait a token out within the smoke budget. The rate limit stays at its production
     # 100/60 s (the claim under test); its window check needs ~2.7 windows, so it runs in profile full.
     platform_env={"REFSYS_ACCESS_TTL_S": "5"},
+    check_inputs=check_inputs,
 )
