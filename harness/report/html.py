@@ -16,7 +16,8 @@ from harness.report.writer import FileWriter
 
 READINESS_HTML = "readiness.html"
 
-STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE]
+STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
+                Status.NOT_APPLICABLE]
 
 
 def _round_floats(value: Any) -> Any:
