@@ -92,6 +92,11 @@ CASES = {
         {"scenarios/chaos/nomethod.yaml": "title: no method\ndescription: x\nextensions: [{name: harness, "
                                           "fault: kill, target: gateway-1, profiles: [smoke]}]\n"},
         ["nomethod.yaml: not a valid Chaos Toolkit experiment"]),
+    "experiment calling a helper that is no fault action": (
+        ["--suite", "chaos"],
+        {"scenarios/chaos/helper.yaml": GOOD_EXPERIMENT.replace("func: gpu_loss,", "func: _links,")
+         .replace("arguments: {gpus: 0}", "arguments: {pattern: x}")},
+        ["helper.yaml: harness.chaos.actions:_links is not a fault action"]),
     "unknown config key in the environment": (["--suite", "load"], {}, ["HARNESS_FROBNICATE"]),
 }
 

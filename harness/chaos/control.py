@@ -43,11 +43,7 @@ class Standalone:
 
         self.extension = harness_extension(experiment, "experiment")
         self.platform = AttachedLocalPlatform()
-        missing = unmet_requirements(self.platform, self.extension)
-        unsupported = sorted(harness_actions(experiment) & AttachedLocalPlatform.UNSUPPORTED_ACTIONS)
-        if unsupported:
-            missing.append(f"a platform this process owns ({', '.join(unsupported)} cannot act on a system "
-                           "`harness up` started)")
+        missing = unmet_requirements(self.platform, self.extension, experiment)
         if missing:
             raise HarnessError(f"this experiment needs {'; '.join(missing)}; run it through "
                                "`harness run --suite chaos` (with the matching --backend/--redis) instead")
@@ -144,13 +140,6 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         except Exception as exc:  # chaoslib would swallow it silently: say what went wrong
             logger.error("harness: measuring the experiment failed: %s: %s", type(exc).__name__, exc)
             raise
-
-
-def harness_actions(experiment: dict[str, Any]) -> set[str]:
-    """Names of the ``harness.chaos.actions`` functions the experiment's method and rollbacks call."""
-    activities = [*(experiment.get("method") or []), *(experiment.get("rollbacks") or [])]
-    return {a["provider"].get("func", "") for a in activities
-            if isinstance(a, dict) and (a.get("provider") or {}).get("module") == "harness.chaos.actions"}
 
 
 def cleanup_control() -> None:

@@ -27,6 +27,7 @@ from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
+from harness.chaos.faults import load_fault_kinds, python_activities
 from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
 from harness.errors import UsageError
 from harness.chaos.trial import Trial
@@ -47,11 +48,23 @@ def load_checked(path: Path) -> tuple[dict[str, Any], HarnessExtension]:
         ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
         raise UsageError(f"{path}: not a valid Chaos Toolkit experiment: {' '.join(str(exc).split())}") from None
+    unknown = load_fault_kinds().unknown(experiment)
+    if unknown:
+        raise UsageError(f"{path}: {', '.join(unknown)} is not a fault action (harness.chaos.faults lists "
+                         "what each action injects and undoes)")
     return experiment, harness_extension(experiment, str(path))
 
 
-def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
+def unmet_requirements(platform: Any, extension: HarnessExtension, experiment: dict[str, Any]) -> list[str]:
+    """What the experiment needs that this platform lacks ([]: it can run here)."""
     missing = []
+    kinds = load_fault_kinds()
+    cannot = [k for k in kinds.injected_by(experiment) if k not in getattr(platform, "fault_kinds", ())]
+    if cannot:
+        used = set(python_activities(experiment))
+        actions = sorted(a.split(":", 1)[1] for k in cannot for a in kinds[k].inject if a in used)
+        missing.append(f"a platform that can apply {', '.join(cannot)} faults ({', '.join(actions)}; platform "
+                       f"{getattr(platform, 'name', '?')!r} cannot)")
     if "postgres" in extension.requires and getattr(platform, "backend", None) != "postgres":
         missing.append("a PostgreSQL backend (--backend postgres); SQLite is a file inside each gateway")
     if "redis" in extension.requires and not getattr(platform, "redis", False):
@@ -82,7 +95,7 @@ class ChaosRunner:
         experiment, extension = load_checked(path)
         name = path.stem
         report = ExperimentReport(name=name, title=experiment["title"], extension=extension)
-        missing = unmet_requirements(self.platform, extension)
+        missing = unmet_requirements(self.platform, extension, experiment)
         if missing:
             report.not_applicable = "needs " + "; ".join(missing)
             return report

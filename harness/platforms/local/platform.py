@@ -73,6 +73,8 @@ def validate_backend(backend: str) -> str:
 
 class LocalPlatform(Platform):
     name = "local"
+    fault_kinds = frozenset({"kill", "pause", "restart", "link", "dependency_outage", "cpu_pressure",
+                             "memory_pressure", "gpu_loss"})
 
     def __init__(self, *, backend: str = "sqlite", redis: bool = False, defects: Iterable[str] = (),
                  replicas: int = 2, state_dir: Path | None = None, log_dir: Path | None = None,
