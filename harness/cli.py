@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -29,7 +29,8 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
-PytestArgOpt = Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")]
+PytestArgOpt = Annotated[list[str] | None, typer.Option("--pytest-arg", metavar="ARG",
+                                                       help="extra pytest argument (repeatable)")]
 
 
 def run(pytest_arg: PytestArgOpt = None, **options: Any) -> None:
@@ -61,11 +62,11 @@ def _run_signature() -> None:
     for option in config_options():
         flags = [f"{option.flag}/--no-{option.flag[2:]}"] if option.is_bool else [option.flag]
         flags += [option.short] if option.short else []
-        kind: Any = Optional[bool] if option.is_bool else Optional[list[str]] if option.is_list else Optional[str]
+        kind: Any = (bool | None) if option.is_bool else (list[str] | None) if option.is_list else (str | None)
         parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=Annotated[kind, typer.Option(*flags, help=describe(option),
-                                                                                    metavar=None if option.is_bool else option.metavar,
-                                                                                    show_default=False)]))
+                                            annotation=Annotated[kind, typer.Option(
+                                                *flags, help=describe(option), show_default=False,
+                                                metavar=None if option.is_bool else option.metavar)]))
     parameters.append(inspect.Parameter("pytest_arg", inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=PytestArgOpt))
     run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -100,7 +101,7 @@ def _load_report(path: Path) -> tuple[RunResult, Path]:
 @app.command()
 def gate(
     report: Annotated[Path, typer.Argument(help="readiness.json or a run folder (e.g. reports/latest)")],
-    policy: Annotated[Optional[Path], typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
+    policy: Annotated[Path | None, typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
 ) -> None:
     """Judge a report against a policy; the exit code is the CI gate's answer."""
     from harness.policy import load_policy
@@ -159,7 +160,7 @@ def doctor(
 
 @app.command()
 def schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     check: Annotated[bool, typer.Option(help="exit 1 if the exported schema differs from the code")] = False,
 ) -> None:
     """Print (or write) the JSON Schema of readiness.json."""

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.config import HarnessConfig, load_config
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError
 from harness.events import (
     CheckRecorded,
     EnvironmentNoted,
@@ -155,7 +155,7 @@ def harness_run(pytestconfig: pytest.Config) -> RunContext:
     return _context(pytestconfig)
 
 
-def _suite_spec_for(path: Path):  # type: ignore[no-untyped-def]
+def _suite_spec_for(path: Path):
     from harness.plugins import registered_suites
 
     for spec in registered_suites().values():
@@ -241,13 +241,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _context(item.config).emit(SuiteFinished(suite=suite))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
+                                                                                             pytest.TestReport]:
+    report: pytest.TestReport = yield
     config = item.config
     if CONTEXT_KEY not in config.stash:
-        return
+        return report
     context = config.stash[CONTEXT_KEY]
     recorded = context.checks_by_test.get(item.nodeid, [])
     if report.when == "call":
@@ -263,6 +263,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = (str(item.path), item.location[1] or 0, recorded[0].message or "not applicable")
     if report.failed and not recorded and _is_suite_test(item):
         _record_crash(context, item, report, call)
+    return report
 
 
 def _is_suite_test(item: pytest.Item) -> bool:

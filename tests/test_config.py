@@ -80,7 +80,6 @@ def test_fuzzed_malformed_config_exits_4_without_traceback(tmp_path, monkeypatch
     (tmp_path / "pyproject.toml").write_text(f"[tool.harness]\n{key} = {value}\n")
     monkeypatch.chdir(tmp_path)
     import harness.cli as cli
-
     import harness.plugins
     from harness.suites import SuiteSpec
 

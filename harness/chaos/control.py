@@ -24,10 +24,10 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.run import RunEventHandler
 
 from harness.chaos.analysis import complete_report
+from harness.chaos.extension import harness_extension
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import installed_session, use_session
-from harness.chaos.extension import harness_extension
 from harness.chaos.trial import Trial
 from harness.errors import HarnessError
 
@@ -95,7 +95,7 @@ _standalone: Standalone | None = None
 _setup_error: str | None = None
 
 
-class RollbacksAlways(RunEventHandler):  # type: ignore[misc]
+class RollbacksAlways(RunEventHandler):
     """Raise the rollback strategy from ``default`` to ``always``, as the suite runs it (an explicit choice stays).
 
     chaoslib announces ``running`` with its settings after configuring controls and before it reads

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.chaos.slo import Window
 from harness.chaos.extension import HarnessExtension
+from harness.chaos.slo import Window
 from harness.model import Check, Evidence, FaultInjection, LoadSecond, Severity, Status
 
 SUITE = "chaos"

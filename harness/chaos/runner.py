@@ -22,16 +22,16 @@ from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
 
-from harness.faults import cgroups
 from harness.chaos.analysis import complete_report
+from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
+from harness.chaos.faults import load_fault_kinds, python_activities
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
-from harness.chaos.faults import load_fault_kinds, python_activities
-from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
-from harness.errors import UsageError
 from harness.chaos.trial import Trial
+from harness.errors import UsageError
 from harness.events import Event
+from harness.faults import cgroups
 
 log = logging.getLogger(__name__)
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -129,7 +129,7 @@ class ChaosRunner:
             raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
 
 
-class JournalKeeper(RunEventHandler):  # type: ignore[misc]
+class JournalKeeper(RunEventHandler):
     """Holds chaoslib's journal from the experiment's start, so it is saved even when the run raises."""
 
     def __init__(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.background import TrackedLoadRun, background_profile
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.observe import MetricsSampler
 from harness.chaos.precondition import wait_until_healthy
@@ -21,7 +22,6 @@ from harness.chaos.report import ExperimentReport, WriteSummary
 from harness.chaos.session import ChaosSession
 from harness.chaos.signals import SystemSignals
 from harness.chaos.slo import time_to_recover
-from harness.chaos.extension import HarnessExtension
 from harness.chaos.writes import WriteTracker
 from harness.events import Event
 from harness.load import LoadResult

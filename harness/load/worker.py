@@ -31,7 +31,7 @@ import traceback  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, ClassVar  # noqa: E402
 
 import gevent  # noqa: E402
 import psutil  # noqa: E402
@@ -174,15 +174,15 @@ class State:
     schedule: SharedSchedule
     started = Event()  # the common start time is known
     stopping = False  # finish the request in flight, claim nothing more
-    users: list["GeneratorUser"] = []
+    users: ClassVar[list["GeneratorUser"]] = []
     entered = 0  # users that reached the open-model loop (made their first claim)
     active = 0  # users still serving
     sent = 0  # arrivals handed to the HTTP client (open model); + dropped = scheduled
     allowed_users = 0  # closed model: how many users may run now
     done = Event()
-    tokens: dict[str, str] = {}
-    last_login: dict[str, float] = {}
-    captures: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    tokens: ClassVar[dict[str, str]] = {}
+    last_login: ClassVar[dict[str, float]] = {}
+    captures: ClassVar[dict[str, dict[str, list[Any]]]] = defaultdict(lambda: defaultdict(list))
     next_user_index = 0
     tracebacks = 0
 
@@ -520,7 +520,7 @@ def run(plan: WorkerPlan) -> None:
     State.stopping = True
     State.done.set()
     for user in State.users:  # asleep (until an arrival, or thinking): nothing more to send
-        if user.waiting:
+        if user.waiting and user._greenlet is not None:
             user._greenlet.kill(block=False)
     # Let in-flight requests finish (bounded by the request timeout); the users then stop.
     deadline = time.time() + plan.profile.timeout_s + 1

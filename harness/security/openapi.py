@@ -7,10 +7,8 @@ on for SARIF). Schemathesis generates full test cases but does not expose this v
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")

@@ -13,11 +13,11 @@ import pytest
 from harness.errors import UsageError
 from harness.model import Check
 from harness.policy import SecurityPolicy, load_policy
+from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
 from harness.security.record import judge_outcomes
 from harness.security.rules import Action, rules_of
-from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 RUN_LAST = ("test_ratelimit.py",)
 
@@ -41,7 +41,7 @@ def security_rules(security_policy: SecurityPolicy) -> dict[str, Action]:
 
 
 @pytest.fixture(scope="package")  # harness_target is one platform per suite package
-def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]
+def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]  # noqa: F811 - the fixture re-declared above
               security_policy) -> Iterator[ProbeContext]:
     """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget.
 

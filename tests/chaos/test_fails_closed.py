@@ -11,8 +11,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.chaos.analysis import writes_during
-from harness.chaos.report import ExperimentReport
 from harness.chaos.extension import HarnessExtension
+from harness.chaos.report import ExperimentReport
 from harness.chaos.writes import WriteTracker
 from harness.model import Status
 from harness.platforms.base import Identity, Target

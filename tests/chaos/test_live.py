@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.chaos.extension import EXPERIMENT_DIR, experiment_paths
 from harness.chaos.report import ExperimentReport
 from harness.chaos.runner import ChaosRunner
-from harness.chaos.extension import EXPERIMENT_DIR, experiment_paths
 from harness.model import Status
 from harness.platforms.local.platform import LocalPlatform
 from suites.chaos import SUITE

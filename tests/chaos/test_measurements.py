@@ -9,10 +9,10 @@ from chaoslib.exceptions import ActivityFailed
 
 from harness.chaos import actions, probes
 from harness.chaos.bounded import bounded
+from harness.chaos.extension import HarnessExtension, Slo
 from harness.chaos.observe import Transition, open_durations
 from harness.chaos.report import ExperimentReport
 from harness.chaos.slo import judge, time_to_detect, time_to_recover, weighted_percentile
-from harness.chaos.extension import HarnessExtension, Slo
 from harness.model import LoadSecond, Status
 
 SLO = Slo(max_error_rate=0.05, max_p95_ms=500, max_degraded_ratio=0.1, min_requests=5)

@@ -8,10 +8,10 @@ found: a fault the experiment's specific rollbacks did not undo.
 from __future__ import annotations
 
 from harness.chaos import actions
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import ChaosSession, use_session
-from harness.chaos.extension import HarnessExtension
-from harness.model import Status
+from harness.model import Check, Status
 from harness.platforms.base import Target
 from harness.platforms.local.proxy import LinkFaults
 

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.report import ExperimentReport, SystemNotice
 from harness.chaos.signals import SystemSignals
-from harness.chaos.extension import HarnessExtension
 
 from .stand_ins import answer_json, serving
 

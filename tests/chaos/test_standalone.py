@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos.report import ExperimentReport
 from harness.chaos.extension import EXPERIMENT_DIR
-from harness.model import Status
+from harness.chaos.report import ExperimentReport
 from harness.faults.procs import same_process
-from harness.platforms.local.state import read_state
 from harness.faults.undo import UndoLog
+from harness.model import Status
 from harness.platforms.local.faults import local_undo_kinds
+from harness.platforms.local.state import read_state
 from tests.conftest import REPO
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))

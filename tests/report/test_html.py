@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.model import LoadSecond, Status
-from harness.report.svg import Band, line_chart
 from harness.report.html import HtmlWriter
+from harness.report.svg import Band, line_chart
 from tests.test_model import make_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -17,8 +17,8 @@ from harness.model import Severity
 from harness.platforms.base import Target
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
-from harness.security.registry import load_all_probes, load_all_rules
 from harness.security.probes.jwt import bruteforce
+from harness.security.registry import load_all_probes, load_all_rules
 
 pytestmark = pytest.mark.integration  # each test one platform start and the whole suite: ~20-35 s
 

@@ -49,7 +49,7 @@ def counting_server() -> Iterator[tuple[str, list[str]]]:
 
 def test_a_disallowed_spec_url_is_refused_before_any_request():
     with counting_server() as (base_url, seen):
-        with pytest.raises(DisallowedHostError, match="--allow-host 203.0.113.7"):
+        with pytest.raises(DisallowedHostError, match=r"--allow-host 203\.0\.113\.7"):
             ProbeContext.open(Target(base_url=base_url, openapi_url=ELSEWHERE))
         assert seen == []
         ctx = ProbeContext.open(Target(base_url=base_url, openapi_url=f"{base_url}/openapi.json"))

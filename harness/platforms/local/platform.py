@@ -35,7 +35,14 @@ from harness.platforms.base import Identity, Platform, Target
 from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, LinkSpec
 from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
-from harness.platforms.local.state import EdgeInfo, PlatformState, default_state_dir, read_state, remove_state, write_state
+from harness.platforms.local.state import (
+    EdgeInfo,
+    PlatformState,
+    default_state_dir,
+    read_state,
+    remove_state,
+    write_state,
+)
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
 
 BACKENDS = ("sqlite", "postgres")
@@ -273,9 +280,9 @@ class LocalPlatform(Platform):
         while time.monotonic() < deadline:
             try:
                 backends = httpx.get(f"{control}/lb", timeout=1.0, trust_env=False).json()["backends"]
-                if all(b["healthy"] for b in backends.values()):
-                    if httpx.get(f"{lb_url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
-                        return
+                if (all(b["healthy"] for b in backends.values())
+                        and httpx.get(f"{lb_url}/healthz", timeout=1.0, trust_env=False).status_code == 200):
+                    return
                 last = f"backends: {backends}"
             except (httpx.HTTPError, KeyError, ValueError) as exc:
                 last = str(exc)

@@ -18,7 +18,7 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.openapi import STATE_CHANGING, Operation
@@ -96,7 +96,8 @@ def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[
     """Every attacker on one of the owner's objects; a write gets a fresh object per attacker, read back after."""
     param = op.path_params[0].name
     getter = ctx.spec.find("GET", op.path)
-    leaks, tried, cells = [], [], {}
+    leaks, tried = [], []
+    cells: dict[str, int | str] = {}
     for attacker in attackers:
         object_id = throwaways.fresh(op) if op.is_state_changing else shared_id
         if object_id is None:
@@ -182,7 +183,7 @@ def matrix(ctx: ProbeContext) -> Outcome:
             if op.path_params and object_id is None:
                 row[identity.name] = "no object"
                 continue
-            values = {op.path_params[0].name: object_id} if op.path_params else None
+            values = {op.path_params[0].name: object_id} if op.path_params and object_id is not None else None
             row[identity.name] = ctx.call(op, identity, path_values=values).status_code
         table[op.key] = row
     artifacts = []

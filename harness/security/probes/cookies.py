@@ -6,7 +6,7 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.security.auth import LoginFailed, login_payload, session_login_operation
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -44,7 +44,7 @@ def cookie_problems(set_cookie: str) -> list[str]:
 
 def cookie_responses(ctx: ProbeContext) -> list[httpx.Response]:
     """Responses that set cookies: the cookie login (from the spec), then any login response."""
-    found = []
+    found: list[httpx.Response] = []
     identity = next(iter(ctx.identities.all), None)
     if identity is None:
         return found

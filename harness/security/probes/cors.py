@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 

@@ -14,7 +14,7 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import CookieSession, LoginFailed, session_login, session_login_operation
-from harness.security.catalog import ProbeGroup, Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.openapi import Operation
@@ -152,7 +152,7 @@ def _answer(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.text
 
 
-__all__ = ["run", "CookieSession"]
+__all__ = ["CookieSession", "run"]
 
 
 GROUP = ProbeGroup("csrf", run, RULES)

@@ -7,7 +7,7 @@ import re
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -67,7 +67,7 @@ def stack_traces(ctx: ProbeContext) -> Outcome:
         match = TRACE_SIGNS.search(leaking[0].text)
         first = leaking[0].request
         return LEAK.failed(f"{first.method} {first.url.path} answered {leaking[0].status_code} with "
-                           f"{match.group(0)[:80]!r}", location=f"{first.method} {first.url.path}", evidence=evidence)
+                           f"{match.group(0)[:80] if match else ''!r}", location=f"{first.method} {first.url.path}", evidence=evidence)
     return LEAK.passed(f"{len(responses)} error responses (statuses {statuses}) leak nothing", evidence=evidence)
 
 

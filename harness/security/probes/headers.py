@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import ProbeGroup, Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 

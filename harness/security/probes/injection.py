@@ -18,7 +18,7 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import ProbeGroup, Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.openapi import Operation, Parameter

@@ -24,7 +24,7 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed, jwt_encode, jwt_parts
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.openapi import Operation

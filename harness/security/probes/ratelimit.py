@@ -24,12 +24,12 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.claims import RateLimitClaim
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.probes.jwt import probe_operation
 from harness.security.openapi import Operation
+from harness.security.probes.jwt import probe_operation
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
@@ -94,7 +94,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     return outcomes
 
 
-def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:
     sent_at = time.monotonic()
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 

@@ -7,7 +7,7 @@ import shlex
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -73,7 +73,7 @@ def piped_curl(response: httpx.Response, python_code: str) -> str:
     return f"python3 -c {shlex.quote(python_code)} | {curl(bodyless)} --data-binary @-"
 
 
-def _page_size(ctx: ProbeContext, identity) -> Outcome:  # type: ignore[no-untyped-def]
+def _page_size(ctx: ProbeContext, identity) -> Outcome:
     for op in ctx.bearer_operations():
         param = next((p for p in op.parameters if p.location == "query" and p.type == "integer"
                       and p.name.lower() in {"page_size", "pagesize", "limit", "per_page", "size", "count"}), None)

@@ -10,7 +10,7 @@ import secrets
 
 from harness.model import Evidence, Severity
 from harness.security.canary import CanaryServer
-from harness.security.catalog import ProbeGroup, Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
