@@ -22,7 +22,7 @@ from harness.faults import procs
 from harness.faults.undo import UndoLog
 from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
-from harness.platforms.local.platform import DEFAULT_GPUS
+from harness.platforms.local.refsys import DEFAULT_GPUS
 from harness.platforms.local.state import PlatformState, default_state_dir, read_state
 
 
