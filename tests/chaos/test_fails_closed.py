@@ -8,7 +8,6 @@ writes, window and checks the runner uses, against a limiter that lets calls thr
 from __future__ import annotations
 
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.chaos.analysis import writes_during
 from harness.chaos.extension import HarnessExtension
@@ -16,42 +15,32 @@ from harness.chaos.report import ExperimentReport
 from harness.chaos.writes import WriteTracker
 from harness.model import Status
 from harness.platforms.base import Identity, Target
-
-from .stand_ins import answer_json, serving
+from tests.stand_in import Reply, Request, stand_in
 
 IDENTITY = Identity(name="acme_user", username="alice@acme.test", password="pw", tenant="acme", role="user")
 
 
-class LimitedApi(ThreadingHTTPServer):
+class LimitedApi:
     """``POST /auth/login`` and ``POST /analyses``; while ``store_down``, the limiter either refuses or waves through."""
 
     def __init__(self, *, fail_open: bool) -> None:
-        super().__init__(("127.0.0.1", 0), LimitedApiHandler)
         self.fail_open = fail_open
         self.store_down = False
         self.created = 0
 
-
-class LimitedApiHandler(BaseHTTPRequestHandler):
-    server: LimitedApi
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        if self.path == "/auth/login":
-            return answer_json(self, 200, {"access_token": "token"})
-        if self.server.store_down and not self.server.fail_open:
-            return answer_json(self, 503, {"detail": "the rate-limit store is unavailable; failing closed"})
-        self.server.created += 1
-        return answer_json(self, 201, {"id": f"a{self.server.created}"})
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def __call__(self, request: Request) -> Reply:
+        if request.path == "/auth/login":
+            return Reply(200, {"access_token": "token"})
+        if self.store_down and not self.fail_open:
+            return Reply(503, {"detail": "the rate-limit store is unavailable; failing closed"})
+        self.created += 1
+        return Reply(201, {"id": f"a{self.created}"})
 
 
 def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, dict]:
     """Writes before, during and after a 1 s store outage; the cache-outage checks over the outage window."""
     api = LimitedApi(fail_open=fail_open)
-    with serving(api) as url:
+    with stand_in(api) as url:
         target = Target(base_url=url, identities={IDENTITY.name: IDENTITY})
         tracker = WriteTracker(target, identities=[IDENTITY.name], rate_per_s=writes_per_s).start()
         time.sleep(0.5)
