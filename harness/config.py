@@ -68,7 +68,7 @@ class HarnessConfig(BaseModel):
     suites: list[str] = Field(default_factory=list, **option(
         "suite to run (repeatable; default all)", flag="--suite", short="-s", repeat=True, pytest=False))
     seed: int | None = Field(None, **option("seed for randomised suites (replays a run)"))
-    policy: Path | None = Field(None, **option("gate policy YAML (severity threshold, per-rule actions)"))
+    policy: Path | None = Field(None, **option("gate policy YAML (rules, levels, waivers; docs/gate.md)"))
     severity_threshold: Severity = Field(Severity.MEDIUM, **option(
         "lowest severity of a failed check that blocks (a --policy sets it)"))
     load_workers: int = Field(1, ge=1, le=64, **option("load generator processes"))

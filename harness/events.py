@@ -27,6 +27,7 @@ CheckRecorded        appends the check to its suite
 FindingReported      appends the finding to its suite (one per fingerprint and suite)
 SeriesRecorded       appends per-second rows to the suite's time series; with ``start_epoch``
                      the rows' ``t`` counts from that moment and is moved onto the suite's clock
+MetricsRecorded      appends named numbers (``Metric``: value, unit, bounds) to the suite's metrics
 FaultInjected        appends the injection to the run's timeline
 FaultHealed          closes that injection (matched by fault, target, start and experiment)
 ArtifactSaved        appends paths to the suite's artifacts
@@ -53,7 +54,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.model import Check, ClaimResult, FaultInjection, Finding, LoadSecond, RunResult, utcnow
+from harness.model import Check, ClaimResult, FaultInjection, Finding, LoadSecond, Metric, RunResult, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,12 @@ class SeriesRecorded(Event):
     suite: str
     rows: list[LoadSecond]
     start_epoch: float | None = None  # the rows' t counts from here (default: the suite's start)
+
+
+class MetricsRecorded(Event):
+    kind: Literal["metrics_recorded"] = "metrics_recorded"
+    suite: str
+    metrics: list[Metric]
 
 
 class FaultInjected(Event):

@@ -27,6 +27,7 @@ from harness.events import (
     FindingReported,
     HarnessFailed,
     Interrupted,
+    MetricsRecorded,
     RunFinished,
     RunStarted,
     SeriesRecorded,
@@ -35,9 +36,10 @@ from harness.events import (
     SuiteStarted,
     TargetAttached,
 )
+from harness.gate.evaluate import GateResult, apply_gate
+from harness.gate.policy import Policy, load_policy
 from harness.model import Check, RunResult, TargetInfo, utcnow
 from harness.report.folder import new_run_id, prepare_run_folder, update_latest
-from harness.verdict import Judgement, apply_verdict
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,11 @@ class RunContext:
             return False
 
     # -- finishing --------------------------------------------------------------------------
-    def finish(self, *, aborted_reason: str | None = None) -> Judgement:
+    def policy(self) -> Policy:
+        """The run's gate policy (validated when the run started), else the configured severity threshold."""
+        return policy_of(self.config)
+
+    def finish(self, *, aborted_reason: str | None = None) -> GateResult:
         """Stamp end times, judge, hand ``RunFinished`` to the writers, move ``latest``. Call once."""
         with self._lock:
             if aborted_reason:
@@ -115,13 +121,20 @@ class RunContext:
         return judgement
 
 
-def stamp_and_judge(run: RunResult, config: HarnessConfig) -> Judgement:
+def policy_of(config: HarnessConfig) -> Policy:
+    if config.policy:
+        return load_policy(config.policy)
+    return Policy(severity_threshold=config.severity_threshold)
+
+
+def stamp_and_judge(run: RunResult, config: HarnessConfig) -> GateResult:
+    """Stamp end times and the environment fingerprint, then judge by the run's gate policy."""
     now = utcnow()
     run.finished_at = now
     for suite in run.suites:
         suite.finished_at = suite.finished_at or now
     run.environment_fingerprint = run.environment.fingerprint()
-    return apply_verdict(run, config.severity_threshold)
+    return apply_gate(run, policy_of(config), str(config.policy or "default"))
 
 
 def fold(run: RunResult, event: Event) -> None:
@@ -145,6 +158,8 @@ def fold(run: RunResult, event: Event) -> None:
             offset = 0.0 if event.start_epoch is None else event.start_epoch - suite.started_at.timestamp()
             suite.timeseries.extend(row.model_copy(update={"t": row.t + offset}) if offset else row
                                     for row in event.rows)
+        case MetricsRecorded():
+            run.suite(event.suite).metrics.extend(event.metrics)
         case FaultInjected(injection=injection):
             run.timeline.append(injection.model_copy())
         case FaultHealed(injection=healed):

@@ -191,7 +191,8 @@ def test_events_serialise_with_their_kind() -> None:
 def test_no_suite_or_suite_library_writes_into_the_run_result_itself() -> None:
     """One path: suites and their libraries emit events; only RunContext's fold touches RunResult."""
     repo = Path(__file__).resolve().parents[1]
-    sources = [*(repo / "suites").rglob("*.py"), *(repo / "harness").glob("[!_]*/**/*.py")]
+    libraries = ("load", "security", "contract", "chaos")  # (the gate reads finished reports: not a producer)
+    sources = [*(repo / "suites").rglob("*.py"), *(p for lib in libraries for p in (repo / "harness" / lib).rglob("*.py"))]
     offenders = []
     for path in sources:
         text = path.read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.runner import ChaosRunner
-from harness.events import ArtifactSaved, Interrupted, Progress, SeriesRecorded, SuiteInconclusive
+from harness.events import ArtifactSaved, Interrupted, MetricsRecorded, Progress, SeriesRecorded, SuiteInconclusive
 
 
 def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
@@ -28,6 +28,7 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
                                    f"{report.duration_s:.0f} s, system noticed after {report.time_to_detect_system_s} s,"
                                    f" time to recover {report.time_to_recover_s} s"))
     harness_run.emit(ArtifactSaved(suite=suite, paths=report.artifacts))
+    harness_run.emit(MetricsRecorded(suite=suite, metrics=report.metrics()))
     if report.load_start_epoch is not None:  # background load, moved onto the suite's clock for the shaded timeline
         harness_run.emit(SeriesRecorded(suite=suite, rows=report.timeseries, start_epoch=report.load_start_epoch))
     if report.inconclusive:

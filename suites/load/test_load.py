@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.events import ArtifactSaved, Progress, SeriesRecorded, SuiteInconclusive
+from harness.events import ArtifactSaved, MetricsRecorded, Progress, SeriesRecorded, SuiteInconclusive
 from harness.load import LoadRun, load_profile
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
@@ -34,6 +34,7 @@ def record_result(result: LoadResult, record_check: Any, harness_run: Any, suite
     for check in result.to_checks(suite=suite):
         record_check(check)
     harness_run.emit(SeriesRecorded(suite=suite, rows=result.timeseries))
+    harness_run.emit(MetricsRecorded(suite=suite, metrics=result.to_metrics(suite=suite)))
     harness_run.emit(ArtifactSaved(suite=suite, paths=result.artifacts))
     if result.inconclusive:
         harness_run.emit(SuiteInconclusive(suite=suite, reason=f"load generator unhealthy: {result.inconclusive}"))

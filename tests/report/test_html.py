@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.gate.evaluate import apply_gate
+from harness.gate.policy import Policy
 from harness.model import LoadSecond, Severity, Status
 from harness.report.html import HtmlWriter
 from harness.report.svg import Band, line_chart
-from harness.verdict import apply_verdict
 from tests.test_model import make_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,7 +25,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 def rendered(tmp_path: Path) -> Path:
     run = make_run()
     run.finished_at = run.started_at + timedelta(seconds=30)
-    apply_verdict(run, Severity.MEDIUM)
+    apply_gate(run, Policy(severity_threshold=Severity.MEDIUM))
     load = run.suite("load")
     load.started_at = run.started_at
     load.timeseries = [LoadSecond(t=t, requests=20, rate=20.0, errors=t // 10, p50_ms=10 + t, p95_ms=20 + t,
@@ -63,7 +64,7 @@ def test_report_shows_verdict_checks_charts_and_environment(tmp_path):
 def test_the_banner_follows_the_verdict(tmp_path):
     run = make_run()
     run.suite("security").checks[0].status = Status.PASS
-    apply_verdict(run, Severity.MEDIUM)
+    apply_gate(run, Policy(severity_threshold=Severity.MEDIUM))
     assert banner(HtmlWriter().write(run, tmp_path).read_text()) == ("v-ready", "READY")
 
 
