@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
 from harness.config import HarnessConfig, load_config
-from harness.errors import HarnessError, UsageError, error_location
+from harness.errors import HarnessError, UsageError
 from harness.exitcodes import ExitCode
-from harness.model import RunResult
 
 app = typer.Typer(
     name="harness",
@@ -87,20 +85,10 @@ def _launch_pytest(args: list[str], config: HarnessConfig) -> int:
     return int(pytest.main(args, plugins=[PreparedConfig(config)]))
 
 
-def load_report(path: Path) -> tuple[RunResult, Path]:
-    file = path / "readiness.json" if path.is_dir() else path
-    if not file.is_file():
-        raise UsageError(f"no report at {file}; pass a readiness.json or a run folder such as reports/latest")
-    try:
-        return RunResult.model_validate_json(file.read_text()), file
-    except ValidationError as exc:
-        where, message = error_location(exc)
-        raise UsageError(f"{file}: not a readiness report ({where}: {message})") from None
-
-
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
     """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
+    from harness.report.folder import load_report
     from harness.report.html import HtmlWriter
     from harness.report.junit import JUnitWriter
 

@@ -10,13 +10,11 @@ Rollback actions close the injection they undo.
 import fnmatch
 
 from harness.chaos.bounded import bounded
-from harness.chaos.faults import FaultKind, FaultKinds
 from harness.chaos.session import current_session
 from harness.errors import PlatformError
 from harness.platforms.local.proxy import LinkFaults
 
 __all__ = [
-    "LOCAL_FAULT_KINDS",
     "clear_link_faults",
     "cpu_pressure",
     "dependency_outage",
@@ -26,7 +24,6 @@ __all__ = [
     "link_fault",
     "memory_pressure",
     "pause_component",
-    "register_local_fault_kinds",
     "release_pressure",
     "restart_component",
     "restore_component",
@@ -196,32 +193,3 @@ def restore_dependency(dependency: str) -> list:
 def heal_platform() -> list:
     """Last rollback of every experiment: clear all faults, resume, unlimit, restart dead components."""
     return current_session().heal()
-
-
-def _here(*funcs: str) -> tuple[str, ...]:
-    return tuple(f"{__name__}:{func}" for func in funcs)
-
-
-# What each action above does, for harness.chaos.faults (the local platform and a platform attached to it)
-LOCAL_FAULT_KINDS = (
-    FaultKind("kill", "SIGKILL a component's process group", _here("kill_component"),
-              _here("restore_component", "heal_platform")),
-    FaultKind("pause", "SIGSTOP a component (it hangs, holding its connections)", _here("pause_component"),
-              _here("resume_component", "restore_component", "heal_platform")),
-    FaultKind("restart", "stop a component gracefully and start it again", _here("restart_component")),
-    FaultKind("link", "latency, bandwidth, resets, blackholes or refusals on a link", _here("link_fault"),
-              _here("clear_link_faults", "heal_platform")),
-    FaultKind("dependency_outage", "cut every gateway off a dependency", _here("dependency_outage"),
-              _here("restore_dependency", "heal_platform")),
-    FaultKind("cpu_pressure", "cap a component's CPU through a cgroup", _here("cpu_pressure"),
-              _here("release_pressure", "heal_platform")),
-    FaultKind("memory_pressure", "cap a component's memory through a cgroup", _here("memory_pressure"),
-              _here("release_pressure", "heal_platform")),
-    FaultKind("gpu_loss", "the GPU tier loses GPUs", _here("gpu_loss"), _here("restore_gpus", "heal_platform")),
-)
-
-
-def register_local_fault_kinds(kinds: FaultKinds) -> FaultKinds:
-    for kind in LOCAL_FAULT_KINDS:
-        kinds.add(kind)
-    return kinds

@@ -6,7 +6,7 @@ the runner and the standalone control turn an experiment that injects a kind the
 apply into a ``not_applicable`` check that says so, instead of failing mid-experiment.
 
 ``load_fault_kinds()`` builds the registry explicitly, one ``register_…`` call per contributor: the
-local platform's kinds (``harness.chaos.actions``); a platform with faults of its own (pods and
+local platform's kinds (the actions of ``harness.chaos.actions``, named here); a platform with faults of its own (pods and
 nodes on kind, containers and PIDs of an external system) adds a ``register_…_fault_kinds`` beside
 its actions and one line here. Importing a module registers nothing.
 """
@@ -59,8 +59,38 @@ def python_activities(experiment: dict[str, Any]) -> list[str]:
     return out
 
 
+LOCAL_ACTIONS = "harness.chaos.actions"
+
+
+def _here(*funcs: str) -> tuple[str, ...]:
+    return tuple(f"{LOCAL_ACTIONS}:{func}" for func in funcs)
+
+
+# What each action of harness.chaos.actions does (the local platform, and a platform attached to it)
+LOCAL_FAULT_KINDS = (
+    FaultKind("kill", "SIGKILL a component's process group", _here("kill_component"),
+              _here("restore_component", "heal_platform")),
+    FaultKind("pause", "SIGSTOP a component (it hangs, holding its connections)", _here("pause_component"),
+              _here("resume_component", "restore_component", "heal_platform")),
+    FaultKind("restart", "stop a component gracefully and start it again", _here("restart_component")),
+    FaultKind("link", "latency, bandwidth, resets, blackholes or refusals on a link", _here("link_fault"),
+              _here("clear_link_faults", "heal_platform")),
+    FaultKind("dependency_outage", "cut every gateway off a dependency", _here("dependency_outage"),
+              _here("restore_dependency", "heal_platform")),
+    FaultKind("cpu_pressure", "cap a component's CPU through a cgroup", _here("cpu_pressure"),
+              _here("release_pressure", "heal_platform")),
+    FaultKind("memory_pressure", "cap a component's memory through a cgroup", _here("memory_pressure"),
+              _here("release_pressure", "heal_platform")),
+    FaultKind("gpu_loss", "the GPU tier loses GPUs", _here("gpu_loss"), _here("restore_gpus", "heal_platform")),
+)
+
+
+def register_local_fault_kinds(kinds: FaultKinds) -> FaultKinds:
+    for kind in LOCAL_FAULT_KINDS:
+        kinds.add(kind)
+    return kinds
+
+
 def load_fault_kinds() -> FaultKinds:
     """Every fault kind of every platform in this version."""
-    from harness.chaos.actions import register_local_fault_kinds
-
     return register_local_fault_kinds(FaultKinds())
