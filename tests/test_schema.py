@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 
 from harness.model import SCHEMA_VERSION
-from harness.schema import SCHEMA_FILE, current_schema, exported_schema, render
+from harness.schema import current_schema, exported_schema, render
 from tests.test_model import make_run
 
 VERSIONS_FILE = Path(__file__).with_name("schema_versions.json")

@@ -12,11 +12,10 @@ A claim applies to an experiment when one of its ``verify`` patterns matches tha
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any
 
-from harness.chaos.report import MAX_PHASE_UNCERTAINTY_S, ExperimentReport
+from harness.chaos.report import MAX_PHASE_UNCERTAINTY_S, SUITE, ExperimentReport
 from harness.claims.model import Claim
-from harness.model import Evidence, Severity, Status
+from harness.model import Check, Evidence, Severity, Status
 
 RESET_OVERRUN = 1.5  # an OPEN phase may last up to this times the claimed reset (jitter, scrape timing)
 
@@ -25,8 +24,8 @@ def _applies(claim: Claim, check_id: str) -> bool:
     return any(fnmatchcase(check_id, pattern) for pattern in claim.verify)
 
 
-def claim_checks(report: ExperimentReport, claims: list[Claim]) -> list[dict[str, Any]]:
-    """Keyword arguments for ``record_check``, one per claim whose numbers this experiment can judge."""
+def claim_checks(report: ExperimentReport, claims: list[Claim]) -> list[Check]:
+    """One claim-only check per claim whose numbers this experiment can judge."""
     base = f"chaos.{report.name}".replace("-", "_")
     if report.not_applicable or report.inconclusive:
         return []
@@ -42,7 +41,7 @@ def claim_checks(report: ExperimentReport, claims: list[Claim]) -> list[dict[str
     return out
 
 
-def _recovery(report: ExperimentReport, base: str, claim: Claim, bound: float) -> dict[str, Any]:
+def _recovery(report: ExperimentReport, base: str, claim: Claim, bound: float) -> Check:
     ttr = report.time_to_recover_s
     ok = ttr is not None and ttr <= bound
     message = (f"recovered {ttr:.1f}s after the fault ended (claimed within {bound:g}s)" if ttr is not None else
@@ -53,7 +52,7 @@ def _recovery(report: ExperimentReport, base: str, claim: Claim, bound: float) -
                   Evidence(measured={"time_to_recover_s": ttr, "limit_s": bound}), claim)
 
 
-def _breaker_reset(report: ExperimentReport, base: str, claim: Claim, reset_s: float) -> dict[str, Any]:
+def _breaker_reset(report: ExperimentReport, base: str, claim: Claim, reset_s: float) -> Check:
     """Each OPEN phase is known to lie in [lo, hi] (scrape timing); one that is known to be too short or too
     long decides. Phases timed less precisely than half the reset prove nothing either way and are left out."""
     precision = max(MAX_PHASE_UNCERTAINTY_S, reset_s / 2)
@@ -77,6 +76,6 @@ def _breaker_reset(report: ExperimentReport, base: str, claim: Claim, reset_s: f
                   f"for a claimed reset of {reset_s:g}s", evidence, claim)
 
 
-def _check(check_id: str, title: str, status: Status, message: str, evidence: Evidence, claim: Claim) -> dict[str, Any]:
-    return {"id": check_id, "title": title, "status": status, "severity": Severity.MEDIUM, "category": "resilience",
-            "message": message, "evidence": evidence, "claims": [claim.id], "claim_only": True}
+def _check(check_id: str, title: str, status: Status, message: str, evidence: Evidence, claim: Claim) -> Check:
+    return Check(id=check_id, suite=SUITE, title=title, status=status, severity=Severity.MEDIUM, category="resilience",
+                 message=message, evidence=evidence, claims=[claim.id], claim_only=True)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.claims.parameters import ClaimParams
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 CLAIM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 CHECK_PATTERN = r"^[a-z0-9_*?\[\]\-]+(\.[a-z0-9_*?\[\]\-]+)*$"
@@ -125,8 +126,4 @@ def load_claims_file(path: Path | str) -> ClaimsFile:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"claims file {path} not found; draft one with: harness claims extract STATUS.md -o {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"claims file {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_claims(data, str(path))
+    return parse_claims(read_yaml(path, what="claims file"), str(path))

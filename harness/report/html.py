@@ -1,10 +1,11 @@
-"""Self-contained HTML report (jinja2 template, inline CSS and SVG, no external URLs)."""
+"""``readiness.html``: the self-contained HTML report (jinja2 template, inline CSS and SVG, no external URLs)."""
 
 from __future__ import annotations
 
 import json
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -12,6 +13,9 @@ from markupsafe import Markup
 
 from harness.model import Check, ClaimResult, ClaimVerdict, RunResult, Status, SuiteResult
 from harness.report.svg import Band, line_chart
+from harness.report.writer import FileWriter
+
+READINESS_HTML = "readiness.html"
 
 STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
                 Status.NOT_APPLICABLE]
@@ -159,3 +163,15 @@ def render_html(run: RunResult) -> str:
         "duration": (run.finished_at - run.started_at).total_seconds() if run.finished_at else None,
     }
     return _environment().get_template("readiness.html.j2").render(**context)
+
+
+class HtmlWriter(FileWriter):
+    """``readiness.html``: one self-contained page."""
+
+    name = "html"
+    file_name = READINESS_HTML
+
+    def write(self, run: RunResult, folder: Path) -> Path:
+        path = folder / READINESS_HTML
+        path.write_text(render_html(run))
+        return path

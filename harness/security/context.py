@@ -15,12 +15,13 @@ from harness.claims.model import ClaimsFile
 from harness.claims.parameters import CorsParams, LoginAttemptsParams, RateLimitParams
 from harness.claims.runs import ParamRun, param_runs
 from harness.errors import UsageError
+from harness.openapi_file import save_pretty
 from harness.platforms.base import Identity, Target
 from harness.policy import SecurityPolicy
 from harness.safety import ensure_allowed
 from harness.security.auth import Identities
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation, save_pretty
+from harness.security.openapi import ApiSpec, Operation
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class ProbeContext:
         all_headers = dict(self.identities.bearer(identity) if identity else {})
         all_headers.update(headers or {})
         body = self.spec.example_body(op) if json is ... else json
-        send_json = {} if body is None or op.method in {"GET", "HEAD", "DELETE"} and json is ... else {"json": body}
+        send_json: dict[str, Any] = {} if body is None or (op.method in {"GET", "HEAD", "DELETE"} and json is ...) else {"json": body}
         return self.client.request(op.method, self.url(op, path_values), params=params, headers=all_headers,
                                    **send_json, **kwargs)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from harness.claims.fold import fold_claims
 from harness.claims.model import ClaimsFile, load_claims_file
@@ -74,21 +73,11 @@ def run_of(checks: Iterable[Check], platform: str = "local", profile: str = "smo
 
 
 def checks_of_outcomes(outcomes: Iterable[Outcome]) -> list[Check]:
-    """Probe outcomes as the security suite records them (``record_outcomes`` without pytest)."""
-    from harness.security.record import record_outcomes
+    """Probe outcomes as the security suite records them (``judge_outcomes`` without pytest)."""
+    from harness.security.record import judge_outcomes
 
-    recorded: list[Check] = []
-
-    def record_check(**fields: Any) -> Check:
-        recorded.append(Check(suite="security", **fields))
-        return recorded[-1]
-
-    record_outcomes(list(outcomes), record_check, run_of([]).suite("security"))
-    return recorded
-
-
-def checks_of_dicts(dicts: Iterable[dict[str, Any]], suite: str) -> list[Check]:
-    return [Check(suite=suite, **fields) for fields in dicts]
+    checks, _findings = judge_outcomes(list(outcomes))
+    return checks
 
 
 def claim_results(checks: Iterable[Check], claims: ClaimsFile, profile: str = "smoke") -> dict[str, ClaimResult]:

@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 from harness.cli import main
 from harness.config import load_config
 from harness.model import Check, Severity, Status
-from harness.report.writers import JUnitReporter
+from harness.report.junit import JUnitWriter
 from tests.claims.refsys_claims import REFSYS_CLAIMS, run_of
 
 
@@ -48,5 +48,5 @@ def test_junit_leaves_claim_only_checks_out(tmp_path):
     run = run_of([Check(id="security.ratelimit.enforced", suite="security", title="t", status=Status.PASS),
                   Check(id="security.ratelimit.enforced", suite="security", title="t", status=Status.FAIL,
                         severity=Severity.HIGH, claims=["c"], claim_only=True)])
-    suite = ET.parse(JUnitReporter().write(run, tmp_path)).getroot().find("testsuite")
+    suite = ET.parse(JUnitWriter().write(run, tmp_path)).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "1" and suite.get("failures") == "0"

@@ -47,7 +47,7 @@ def assert_whole_document_accounted_for(claims: ClaimsFile, records: list[LineRe
     drawn = [cid for r in records for cid in r.claims]
     assert sorted(drawn) == sorted(by_id), "every claim comes from exactly one line, every line's claims exist"
     in_fence = False
-    for record, line in zip(records, lines):
+    for record, line in zip(records, lines, strict=True):
         stripped = line.strip()
         if stripped.startswith("```"):
             in_fence = not in_fence
@@ -59,17 +59,17 @@ def assert_whole_document_accounted_for(claims: ClaimsFile, records: list[LineRe
             continue
         assert not record.claims
         structure = {  # what each kind of non-claim line must look like
-            "blank": lambda: stripped == "",
-            "rule": lambda: re.fullmatch(r"-{3,}", stripped) is not None,
-            "fence": lambda: stripped.startswith("```"),
-            "code listing": lambda: in_fence and "✅" not in line,
-            "heading": lambda: stripped.startswith("#") and "✅" not in line and "COMPLETE" not in line,
-            "table_header": lambda: stripped.startswith("|"),
-            "table_rule": lambda: set(stripped) <= set("|-: "),
-            "label": lambda: stripped.endswith((":", ":**")) and len(stripped) < 70,
-            "no words": lambda: not re.search(r"[A-Za-z]{2}", stripped),
+            "blank": stripped == "",
+            "rule": re.fullmatch(r"-{3,}", stripped) is not None,
+            "fence": stripped.startswith("```"),
+            "code listing": in_fence and "✅" not in line,
+            "heading": stripped.startswith("#") and "✅" not in line and "COMPLETE" not in line,
+            "table_header": stripped.startswith("|"),
+            "table_rule": set(stripped) <= set("|-: "),
+            "label": stripped.endswith((":", ":**")) and len(stripped) < 70,
+            "no words": not re.search(r"[A-Za-z]{2}", stripped),
         }[record.structure]
-        assert structure(), f"line {record.number} is no {record.structure}: {line!r}"
+        assert structure, f"line {record.number} is no {record.structure}: {line!r}"
 
 
 def untested_reason(claims: ClaimsFile, line: int) -> str:

@@ -7,9 +7,9 @@ import pytest
 from harness.claims.fold import fold_claims, summary_line
 from harness.claims.model import Claim, ClaimsFile
 from harness.claims.parameters import ClaimParams, RateLimitParams
-from harness.model import Check, ClaimVerdict, Evidence, RunResult, Severity, Status
 from harness.gate.evaluate import evaluate
 from harness.gate.policy import Policy
+from harness.model import Check, ClaimVerdict, Evidence, RunResult, Severity, Status
 from harness.verdict import judge
 from tests.claims.refsys_claims import run_of
 

@@ -60,7 +60,7 @@ def by_line(report: RunResult, line: int):  # type: ignore[no-untyped-def]
 
 
 def test_the_claims_the_app_breaks_are_refuted_with_measured_values(notes_run):
-    run, report, _ = notes_run
+    _run, report, _ = notes_run
     found = verdicts(report)
     refuted = sorted(line for line, v in found.items() if v is ClaimVerdict.REFUTED)
     assert refuted == [10, 11, 12, 20], [(c.source, c.verdict.value, c.reason) for c in report.claims]
@@ -76,7 +76,7 @@ def test_the_claims_the_app_breaks_are_refuted_with_measured_values(notes_run):
 
 
 def test_the_claims_it_keeps_are_verified_and_the_rest_say_why_not(notes_run):
-    run, report, _ = notes_run
+    _run, report, _ = notes_run
     found = verdicts(report)
     assert sorted(line for line, v in found.items() if v is ClaimVerdict.VERIFIED) == [13, 18, 19, 24, 26]
     assert by_line(report, 26).measured["security.auth.bruteforce"]["throttled_at"] == 6  # locked after 5 failures

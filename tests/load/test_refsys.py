@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from harness.load import load_profile, run_load
+from harness.load.claims import claim_checks
 from harness.load.result import LoadResult
 from harness.model import Status
-from harness.load.claims import claim_checks
 from harness.platforms.base import Target
 from tests.claims.refsys_claims import assert_refuted, claim_results, refsys_claims
 

@@ -17,8 +17,8 @@ from harness.model import Severity
 from harness.platforms.base import Target
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
-from harness.security.probes import GROUPS
 from harness.security.probes.jwt import bruteforce
+from harness.security.registry import load_all_probes, load_all_rules
 from tests.claims.refsys_claims import assert_refuted, checks_of_outcomes, claim_results, refsys_claims
 
 pytestmark = pytest.mark.integration  # each test one platform start and the whole suite: ~20-35 s
@@ -69,7 +69,7 @@ def refsys(tmp_path: Path, defects: list[str]) -> Iterator[ProbeContext]:
 
 def whole_suite(ctx: ProbeContext) -> list[Outcome]:
     """Every probe group in the suite's order (rate limit and brute force last, as suites/security runs them)."""
-    return [o for run in GROUPS.values() for o in run(ctx)] + bruteforce(ctx)
+    return [o for group in load_all_probes().values() for o in group.run(ctx)] + bruteforce(ctx)
 
 
 def high_failures(outcomes: list[Outcome]) -> dict[str, Outcome]:
@@ -78,11 +78,10 @@ def high_failures(outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 
 def test_the_expected_lists_name_known_checks_only():
-    from harness.security.catalog import all_rules
 
     named = {check for expected, same_flaw in DEFECT_MATRIX.values() for check in (expected, *same_flaw)}
-    assert named <= set(all_rules()), named - set(all_rules())
-    assert list(GROUPS)[-1] == "ratelimit"  # the budget-spending group runs last, as in the suite
+    assert named <= set(load_all_rules()), named - set(load_all_rules())
+    assert load_all_probes().names()[-1] == "ratelimit"  # the budget-spending group runs last, as in the suite
 
 
 @pytest.mark.slow  # every probe group incl. token expiry and rate-limit windows: ~25 s

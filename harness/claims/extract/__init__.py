@@ -64,7 +64,7 @@ def _claim(line: Line, document: str, shape: Shape | None, untestable: tuple[str
         if line.status == "planned" and category in ("general", "internal", "kubernetes", "compliance"):
             category, reason = "plan", "stated as planned or open, not as done: nothing to verify yet"
         return Claim(**base, category=category, untestable=reason)
-    return Claim(**base, category=shape.category, verify=shape.verify, platforms=shape.platforms,  # type: ignore[arg-type]
+    return Claim(**base, category=shape.category, verify=shape.verify, platforms=shape.platforms,
                  params=ClaimParams.model_validate(shape.params))
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, for_claims, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ALLOWED_ORIGINS_KEY, ProbeContext
 
@@ -31,6 +31,8 @@ ALLOWLIST = rule("security.cors.allowlist", "CORS allows exactly the configured 
                  "prefix/suffix matches or unanchored regular expressions.")
 
 EVIL_ORIGIN = "https://evil.harness-probe.invalid"
+
+RULES = (REFLECT, NULL_ORIGIN, WILDCARD, ALLOWLIST)
 
 
 def look_alikes(origin: str) -> dict[str, str]:
@@ -149,3 +151,6 @@ def _allow_origin(response: httpx.Response) -> str | None:
 
 def _credentials(response: httpx.Response) -> bool:
     return response.headers.get("access-control-allow-credentials", "").lower() == "true"
+
+
+GROUP = ProbeGroup("cors", run, RULES)

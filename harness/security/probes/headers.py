@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, Rule, for_claims, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -45,6 +45,7 @@ LEAKAGE = rule("security.headers.leakage", "No Server / X-Powered-By version dis
 
 HeaderJudge = Callable[[httpx.Headers], str | None]  # returns the problem, or None when fine
 
+RULES = (CSP, HSTS, NOSNIFF, FRAMES, REFERRER, PERMISSIONS, CROSS_ORIGIN, CACHE, CLAIMED, LEAKAGE)
 
 def judge_csp(headers: httpx.Headers) -> str | None:
     value = headers.get("content-security-policy")
@@ -223,3 +224,6 @@ def _judge_all(rule_: Rule, judge: HeaderJudge, responses: dict[str, httpx.Respo
     message = f"{bad[worst]} (on {', '.join(sorted(bad))} responses)"
     return rule_.failed(message, evidence=Evidence(measured=measured, samples=[sample(responses[k], k) for k in bad][:3],
                                                    curl=curl(responses[worst])))
+
+
+GROUP = ProbeGroup("headers", run, RULES)

@@ -24,10 +24,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed, jwt_encode, jwt_parts
-from harness.security.catalog import Outcome, for_claims, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 API2 = "API2:2023"
 NO_TOKEN = rule("security.auth.no_token", "Bearer operations refuse requests without a token", Severity.CRITICAL,
@@ -55,6 +55,9 @@ LIFETIME = rule("security.auth.token_lifetime", "Access tokens live no longer th
 DEFAULT_LEEWAY_S = 5.0  # common clock-skew allowance; a target with another one sets Target.extra["jwt_leeway_s"]
 BRUTEFORCE = rule("security.auth.bruteforce", "Login attempts are limited", Severity.MEDIUM, API2, "CWE-307",
                   "Throttle failed logins per account and per client (429 with Retry-After, or lockout).")
+
+RULES = (NO_TOKEN, TAMPERED, ALG_NONE, MODIFIED, EXPIRED, ROTATION, REUSE, ACCESS_AS_REFRESH, LOGOUT, LIFETIME,
+         BRUTEFORCE)
 
 
 def probe_operation(ctx: ProbeContext) -> Operation | None:
@@ -356,3 +359,6 @@ def bruteforce_once(ctx: ProbeContext, limit: int, label: str) -> Outcome:
                                  location=location, evidence=evidence)
     return BRUTEFORCE.passed(f"throttled after {throttled - 1} failures (claim <= {limit})", location=location,
                              evidence=evidence)
+
+
+GROUP = ProbeGroup("jwt", run, RULES)

@@ -31,11 +31,11 @@ from harness.claims.parameters import RateLimitParams as RateLimitClaim
 from harness.claims.runs import ParamRun
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, for_claims, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.openapi import Operation
 from harness.security.probes.jwt import probe_operation
-from harness.security.spec import Operation
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
@@ -56,7 +56,7 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
               "normalise paths before keying the limiter; count HEAD like GET.")
 MAX_PROBE_REQUESTS = 2000
 BURST_WORKERS = 8
-ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
 def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
@@ -72,7 +72,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     runs = ctx.rate_limits()
     if not runs:
         return [r.not_applicable("no rate limit to verify: the target publishes none and no claim states one "
-                                 "(--claims FILE with params.rate_limit)") for r in ALL_RULES]
+                                 "(--claims FILE with params.rate_limit)") for r in RULES]
     return [o for param_run in runs for o in for_claims(verify(ctx, param_run), param_run.claims,
                                                          param_run.claim_only)]
 
@@ -88,15 +88,15 @@ def verify(ctx: ProbeContext, param_run: ParamRun[RateLimitClaim]) -> list[Outco
     claim = param_run.params
     op = claim_operation(ctx, claim)
     if op is None or not ctx.identities.all:
-        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in ALL_RULES]
+        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in RULES]
     if claim.limit * 2 + 20 > MAX_PROBE_REQUESTS:
         return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify "
-                          f"({param_run.label})") for r in ALL_RULES]
+                          f"({param_run.label})") for r in RULES]
     users = fresh_identities(ctx)
     if not users:
         return [r.skipped(f"every identity was already driven into a rate limit by an earlier run; verifying "
                           f"{claim.limit} per {claim.window_s:g} s ({param_run.label}) needs a fresh budget",
-                          location=op.key) for r in ALL_RULES]
+                          location=op.key) for r in RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
     ctx.used_identities.update(i.name for i in (a, b) if i is not None)
@@ -121,7 +121,7 @@ def verify(ctx: ProbeContext, param_run: ParamRun[RateLimitClaim]) -> list[Outco
     return outcomes
 
 
-def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:
     sent_at = time.monotonic()
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
@@ -369,3 +369,6 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
                              evidence=evidence)
     return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,
                          evidence=evidence)
+
+
+GROUP = ProbeGroup("ratelimit", run, RULES, spends_budget=True)
