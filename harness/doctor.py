@@ -8,7 +8,6 @@ import socket
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,10 @@ class TargetFile(BaseModel):
     @field_validator("claims")
     @classmethod
     def _claims(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from harness.security.claims import SecurityClaims
+        from harness.claims.parameters import TargetClaims
 
         try:
-            SecurityClaims.model_validate(value)
+            TargetClaims.model_validate(value)
         except ValidationError as exc:
             first = exc.errors()[0]
             raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None

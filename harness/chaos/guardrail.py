@@ -21,13 +21,13 @@ from typing import Any
 
 from chaoslib.run import RunEventHandler
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.session import ChaosSession
 from harness.chaos.slo import breaches, overall
-from harness.chaos.spec import HarnessExtension
 from harness.model import LoadSecond
 
 
-class _Arming(RunEventHandler):  # type: ignore[misc]
+class _Arming(RunEventHandler):
     """Armed from ``started`` until rollbacks start or the run finishes."""
 
     def __init__(self, guard: Guardrail) -> None:

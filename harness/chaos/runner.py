@@ -13,35 +13,58 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
 
-from harness.faults import cgroups
 from harness.chaos.analysis import complete_report
+from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
+from harness.chaos.faults import load_fault_kinds, python_activities
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
-from harness.chaos.spec import HarnessExtension, harness_extension
 from harness.chaos.trial import Trial
+from harness.errors import UsageError
+from harness.events import Event
+from harness.faults import cgroups
 
 log = logging.getLogger(__name__)
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
 
 
 def load_checked(path: Path) -> tuple[dict[str, Any], HarnessExtension]:
-    """Load and validate an experiment file (chaoslib's validation + the harness extension)."""
-    experiment = load_experiment(str(path))
-    ensure_experiment_is_valid(experiment)
+    """Load and validate an experiment file (chaoslib's validation + the harness extension).
+
+    Anything wrong is a one-line ``UsageError`` naming the file: nothing has started yet.
+    """
+    read_experiment(path)  # a YAML error named by line and column, before chaoslib's own parser
+    try:
+        experiment = load_experiment(str(path))
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise UsageError(f"{path}: not a valid Chaos Toolkit experiment: {' '.join(str(exc).split())}") from None
+    unknown = load_fault_kinds().unknown(experiment)
+    if unknown:
+        raise UsageError(f"{path}: {', '.join(unknown)} is not a fault action (harness.chaos.faults lists "
+                         "what each action injects and undoes)")
     return experiment, harness_extension(experiment, str(path))
 
 
-def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
+def unmet_requirements(platform: Any, extension: HarnessExtension, experiment: dict[str, Any]) -> list[str]:
+    """What the experiment needs that this platform lacks ([]: it can run here)."""
     missing = []
+    kinds = load_fault_kinds()
+    cannot = [k for k in kinds.injected_by(experiment) if k not in getattr(platform, "fault_kinds", ())]
+    if cannot:
+        used = set(python_activities(experiment))
+        actions = sorted(a.split(":", 1)[1] for k in cannot for a in kinds[k].inject if a in used)
+        missing.append(f"a platform that can apply {', '.join(cannot)} faults ({', '.join(actions)}; platform "
+                       f"{getattr(platform, 'name', '?')!r} cannot)")
     if "postgres" in extension.requires and getattr(platform, "backend", None) != "postgres":
         missing.append("a PostgreSQL backend (--backend postgres); SQLite is a file inside each gateway")
     if "redis" in extension.requires and not getattr(platform, "redis", False):
@@ -59,7 +82,8 @@ def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
 class ChaosRunner:
     def __init__(self, platform: Any, target: Any, *, out_dir: Path, allow_hosts: Iterable[str] = (),
                  load_workers: int = 1, state_dir: Path | None = None, writer_identities: list[str] | None = None,
-                 seed: int = 1) -> None:
+                 seed: int = 1, emit: Callable[[Event], None] | None = None) -> None:
+        """``emit`` receives the run's events as they happen (fault injected / healed); None: keep them in the report."""
         self.platform = platform
         self.target = target
         self.out_dir = Path(out_dir)
@@ -68,18 +92,19 @@ class ChaosRunner:
         self.state_dir = state_dir if state_dir is not None else getattr(platform, "state_dir", None)
         self.writer_identities = writer_identities
         self.seed = seed
+        self.emit = emit
 
     def run(self, path: Path) -> ExperimentReport:
         experiment, extension = load_checked(path)
         name = path.stem
         report = ExperimentReport(name=name, title=experiment["title"], extension=extension)
-        missing = unmet_requirements(self.platform, extension)
+        missing = unmet_requirements(self.platform, extension, experiment)
         if missing:
             report.not_applicable = "needs " + "; ".join(missing)
             return report
         trial = Trial(self.platform, self.target, name, extension, out_dir=self.out_dir / name,
                       allow_hosts=self.allow_hosts, load_workers=self.load_workers, state_dir=self.state_dir,
-                      writer_identities=self.writer_identities, seed=self.seed)
+                      writer_identities=self.writer_identities, seed=self.seed, emit=self.emit)
         keeper = JournalKeeper()
         try:
             trial.start()
@@ -107,7 +132,7 @@ class ChaosRunner:
             raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
 
 
-class JournalKeeper(RunEventHandler):  # type: ignore[misc]
+class JournalKeeper(RunEventHandler):
     """Holds chaoslib's journal from the experiment's start, so it is saved even when the run raises."""
 
     def __init__(self) -> None:

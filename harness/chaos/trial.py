@@ -9,10 +9,12 @@ bounded) takes them down and returns the background load's result.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.chaos.background import TrackedLoadRun, background_profile, external_background_profile
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.observe import MetricsSampler
 from harness.chaos.precondition import wait_until_healthy
@@ -20,8 +22,8 @@ from harness.chaos.report import ExperimentReport, WriteSummary
 from harness.chaos.session import ChaosSession
 from harness.chaos.signals import SystemSignals
 from harness.chaos.slo import time_to_recover
-from harness.chaos.spec import HarnessExtension
 from harness.chaos.writes import WriteTracker
+from harness.events import Event
 from harness.load import LoadResult
 
 WRITER_IDENTITIES = ["acme_user", "globex_user"]
@@ -30,11 +32,13 @@ WRITER_IDENTITIES = ["acme_user", "globex_user"]
 class Trial:
     def __init__(self, platform: Any, target: Any, name: str, extension: HarnessExtension, *, out_dir: Path,
                  allow_hosts: tuple[str, ...] = (), load_workers: int = 1, state_dir: Path | None = None,
-                 writer_identities: list[str] | None = None, seed: int = 1) -> None:
+                 writer_identities: list[str] | None = None, seed: int = 1,
+                 emit: Callable[[Event], None] | None = None) -> None:
         self.name = name
         self.extension = extension
         self.out_dir = Path(out_dir)
-        self.session = ChaosSession(platform=platform, target=target, experiment=name, extension=extension)
+        self.session = ChaosSession(platform=platform, target=target, experiment=name, extension=extension,
+                                    emit=emit)
         urls = self.session.replica_urls()
         self.sampler = MetricsSampler(urls, interval_s=0.05, allow_hosts=allow_hosts)
         self.signals = SystemSignals(urls, getattr(platform, "lb_backends", None), allow_hosts=allow_hosts)

@@ -12,12 +12,11 @@ The document holds passwords: it is written to a private temporary folder, never
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-import json
 from urllib.parse import urlencode
 
 import httpx

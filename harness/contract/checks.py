@@ -135,7 +135,7 @@ def identities_check(run: ContractRun) -> Check | None:
 
 
 def all_checks(run: ContractRun) -> list[Check]:
-    checks = spec_checks(run) + [engine_check(run)]
+    checks = [*spec_checks(run), engine_check(run)]
     if run.spec.schema is not None:
         checks += operation_checks(run)
     kept = identities_check(run)

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from harness.contract.spec import iter_operations
+from harness.contract.document import iter_operations
 from harness.login import LoginFailed, login
 from harness.platforms.base import Target
 
@@ -28,7 +28,7 @@ CREDENTIAL_REASON = "changes or deletes a login identity (fuzz.keep_identities)"
 
 def credential_changing(method: str, path: str) -> bool:
     from harness.security.learn import changes_credentials
-    from harness.security.spec import Operation
+    from harness.security.openapi import Operation
 
     return changes_credentials(Operation(method.upper(), path, "", {}))
 

@@ -1,7 +1,7 @@
 """The exported JSON Schemas: ``readiness.json`` (``RunResult``, versioned) and the files users write.
 
-``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files (point
-an editor's YAML language server at them); ``baseline`` the stored baselines. A test keeps every
+``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files and
+``claims`` claims files (point an editor's YAML language server at them); ``baseline`` the stored baselines. A test keeps every
 exported file equal to what the code produces.
 """
 
@@ -20,15 +20,17 @@ SCHEMA_FILE = SCHEMA_DIR / "readiness.schema.json"
 
 
 def _documents() -> dict[str, type[BaseModel]]:
+    from harness.claims.model import ClaimsFile
     from harness.gate.baseline import Baseline
     from harness.gate.policy import Policy
     from harness.gate.waivers import WaiverFile
 
-    return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline}
+    return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline,
+            "claims": ClaimsFile}
 
 
-DOCUMENTS = ("readiness", "policy", "waivers", "baseline")
-EXPORTED = ("readiness", "policy", "waivers")  # files kept in harness/schema/
+DOCUMENTS = ("readiness", "policy", "waivers", "baseline", "claims")
+EXPORTED = ("readiness", "policy", "waivers", "claims")  # files kept in harness/schema/
 
 
 def schema_file(document: str) -> Path:

@@ -15,12 +15,17 @@ from typing import Any
 import httpx
 
 from harness.login import (
-    Credential, LoginFailed, LoginSpec, csrf_header_name, present, response_cookies,
+    Credential,
+    LoginFailed,
+    LoginSpec,
+    csrf_header_name,
+    present,
+    response_cookies,
 )
 from harness.login import login as shared_login
 from harness.platforms.base import Identity, Target
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation
+from harness.security.openapi import ApiSpec, Operation
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from harness.login import LoginFailed
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 if TYPE_CHECKING:
     from harness.platforms.base import Identity
@@ -138,7 +138,7 @@ def _learn_auth(ctx: ProbeContext, knowledge: Knowledge) -> None:
             knowledge.needs_auth[op.key] = False
             knowledge.add(op.key, "public", "declared", "hints.public_operations")
             continue
-        body = None if op.method in {"GET", "HEAD", "DELETE"} else {}
+        body: dict[str, Any] | None = None if op.method in {"GET", "HEAD", "DELETE"} else {}
         values = user_path_values(ctx, op, user)
         anonymous = _send(ctx, knowledge, op, None, body, values)
         if anonymous.status_code in THROTTLED:
@@ -229,9 +229,8 @@ def _producers(ctx: ProbeContext, knowledge: Knowledge) -> None:
         param = last.strip("{}")
         producer = Producer(collection=collection, param=param, create=ctx.spec.find("POST", collection),
                             listing=ctx.spec.find("GET", collection))
-        if "{" in collection:  # nested under another parameter: only the user-named kind is filled
-            if not USER_COLLECTION.search(op.path):
-                continue
+        if "{" in collection and not USER_COLLECTION.search(op.path):
+            continue  # nested under another parameter: only the user-named kind is filled
         if USER_PARAM.match(param) and (USER_COLLECTION.search(op.path + "/") or param.lower().startswith("user")):
             producer.user_named = True
             producer.create = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.chaos.spec import experiments_for_profile
+from harness.chaos.extension import experiments_for_profile
 from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 
@@ -26,7 +26,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def external_experiments(config, profile: str) -> list[tuple[object, str]]:  # type: ignore[no-untyped-def]
     """The target file's own experiments, else the external templates for each component it names (kill and
     pause; restart on profiles other than smoke; network_disconnect for containers with a network)."""
-    from harness.chaos.spec import EXTERNAL_TEMPLATES, templates_for
+    from harness.chaos.extension import EXTERNAL_TEMPLATES, templates_for
     from harness.platforms import target_from_config
 
     target = target_from_config(config)

@@ -12,7 +12,7 @@ def test_expired_tokens_replayed(probe_ctx, record_probes):
 
 
 def test_login_bruteforce(probe_ctx, record_probes):
-    record_probes([login.bruteforce(probe_ctx)])
+    record_probes(login.bruteforce(probe_ctx))
 
 
 def test_rate_limit_claim(probe_ctx, record_probes):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import logging
 import math
 import secrets
 import threading
@@ -44,8 +45,6 @@ from apiflask.fields import Float, Integer, String
 from flask import Response, g, jsonify, make_response, request, session
 from marshmallow import INCLUDE
 from werkzeug.security import check_password_hash, generate_password_hash
-import logging
-
 from werkzeug.serving import make_server
 
 from tests.foreign.common import GOOD_HEADERS

@@ -26,9 +26,9 @@ import pytest
 from harness.errors import PlatformError
 from harness.faults.undo import UndoLog
 from harness.platforms import undo_kinds
+from harness.platforms.base import Target
 from harness.platforms.external import ExternalPlatform
 from harness.platforms.external_faults import docker_client, matching_processes
-from harness.platforms.base import Target
 from tests.foreign.conftest import checks, run_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -124,10 +124,8 @@ def judged(report: dict) -> set[str]:
     out = set()
     for check in checks(report):
         experiment = check["id"].split(".")[1]
-        if check["id"].endswith(".recovery") and check["status"] == "pass":
-            out.add(experiment)
-        elif check["id"].endswith(".hypothesis") and check["status"] == "skipped" \
-                and "load generator unhealthy" in check["message"]:
+        if (check["id"].endswith(".recovery") and check["status"] == "pass") or (check["id"].endswith(".hypothesis") and check["status"] == "skipped" \
+                and "load generator unhealthy" in check["message"]):
             out.add(experiment)
     return out
 
@@ -172,7 +170,7 @@ def test_process_chaos_by_command_line(server_process, tmp_path: Path) -> None: 
     match, port, argv = server_process
     target = {"base_url": f"http://127.0.0.1:{port}",
               "chaos": {"components": {"server": {"command": match, "restart": argv}}}}
-    code, report, output = run_harness(target, tmp_path / "run", "--suite", "chaos")
+    _code, report, output = run_harness(target, tmp_path / "run", "--suite", "chaos")
     assert report, output
     faults = {(f["fault"], f["target"]) for f in report["timeline"]}
     assert {("kill", "server"), ("pause", "server")} <= faults, report["timeline"]
@@ -186,7 +184,7 @@ def test_chaos_without_components_is_not_applicable_with_the_reason(tmp_path: Pa
     from tests.foreign import tickets_app
 
     with tickets_app.serve(tickets_app.make_app()) as base_url:
-        code, report, output = run_harness(tickets_app.target_file(base_url), tmp_path, "--suite", "chaos")
+        code, report, _output = run_harness(tickets_app.target_file(base_url), tmp_path, "--suite", "chaos")
     (check,) = [c for c in checks(report) if c["suite"] == "chaos"]
     assert check["status"] == "not_applicable" and "chaos.components" in check["message"]
     assert code == 5  # nothing ran, and the report says why

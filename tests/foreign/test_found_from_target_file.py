@@ -56,7 +56,7 @@ def test_every_listed_defect_is_found_from_the_target_file_alone(name: str, tmp_
 def test_the_clean_twin_has_no_high_or_critical_finding(name: str, tmp_path: Path) -> None:
     module, start = APPS[name]
     with start(set()) as base_url:
-        code, report, output = run_harness(module.target_file(base_url), tmp_path, "--suite", "security")
+        _code, report, output = run_harness(module.target_file(base_url), tmp_path, "--suite", "security")
     assert report, output
     severe = [f"{f['check_id']} ({f['severity']}) {f['location']}: {f['title']}" for f in failed_findings(report)
               if f["severity"] in ("high", "critical")]

@@ -35,11 +35,11 @@ import re
 import secrets
 import threading
 import time
+import warnings
 from collections import deque
 from typing import Any
 
 import jwt
-import warnings
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -290,7 +290,7 @@ def _ticket_routes(app: FastAPI, state: _State) -> None:
 
     @app.delete("/api/v1/tickets/{ticket_ref}", status_code=204, response_class=Response, response_model=None)
     def delete_ticket(ticket_ref: str, request: Request) -> Any:
-        ticket, refused = find(request, ticket_ref)
+        _ticket, refused = find(request, ticket_ref)
         if refused:
             return refused
         with state.lock:

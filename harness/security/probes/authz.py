@@ -20,13 +20,20 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.learn import (
-    CREDENTIAL_SEGMENT, Producer, changes_credentials, id_of, is_logout, objects_in, user_path_values,
+    CREDENTIAL_SEGMENT,
+    Producer,
+    changes_credentials,
+    id_of,
+    is_logout,
+    objects_in,
+    user_path_values,
 )
-from harness.security.spec import STATE_CHANGING, Operation
+from harness.security.openapi import STATE_CHANGING, Operation
+from harness.security.probes import exposure, privilege
 
 BOLA = rule("security.authz.bola", "Users cannot touch other users' or tenants' objects", Severity.CRITICAL,
             "API1:2023", "CWE-639", "Check the caller owns (or shares a tenant with) the object on every read, update "
@@ -37,12 +44,12 @@ MATRIX = rule("security.authz.matrix", "Authorization matrix (every bearer opera
 MAX_THROWAWAY_OBJECTS = 40  # objects one probe run creates for writes to act on (per BOLA / matrix pass)
 MAX_MATRIX_CELLS = 400  # operations x identities in the matrix
 
+RULES = (BOLA, privilege.BFLA, privilege.MASS, MATRIX, exposure.EXPOSURE)
+
 
 def run(ctx: ProbeContext) -> list[Outcome]:
-    from harness.security.probes import exposure, privilege
-
     outcomes: list[Outcome] = []
-    seen: list[tuple[Identity, Operation, httpx.Response]] = []  # successful JSON responses, for data exposure
+    seen: list[tuple[Identity | None, Operation, httpx.Response]] = []  # successful JSON responses, for data exposure
     try:
         outcomes += bola(ctx, seen)
         outcomes += privilege.bfla(ctx)
@@ -84,7 +91,7 @@ def bola(ctx: ProbeContext, seen: list) -> list[Outcome]:
     if not families:
         return [BOLA.not_applicable("no operation on /things/{id} (or /users/{name}) whose objects the harness "
                                     "can create, list or name")]
-    outcomes = []
+    outcomes: list[Outcome | None] = []
     throwaways = Throwaways(ctx, owner)
     for producer, ops in families:
         if producer.user_named:
@@ -161,7 +168,8 @@ def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[
     """Every attacker on one of the owner's objects; a write gets a fresh object per attacker, read back after."""
     param = op.path_params[0].name
     getter = ctx.spec.find("GET", op.path)
-    leaks, tried, cells = [], [], {}
+    leaks, tried = [], []
+    cells: dict[str, int | str] = {}
     for attacker in attackers:
         object_id = throwaways.fresh(op) if op.is_state_changing else shared_id
         if object_id is None:
@@ -305,7 +313,7 @@ def matrix(ctx: ProbeContext) -> Outcome:
             if op.path_params and object_id is None:
                 row[identity.name] = "no object"
                 continue
-            values = {op.path_params[0].name: object_id} if op.path_params else None
+            values = {op.path_params[0].name: object_id} if op.path_params and object_id is not None else None
             row[identity.name] = ctx.call(op, identity, path_values=values).status_code
         table[op.key] = row
     artifacts = []
@@ -337,3 +345,6 @@ def _listing_isolation(ctx: ProbeContext, collection: Operation, owner: Identity
                            location=listing.key, evidence=evidence)
     return BOLA.passed(f"{owner.name}'s object not listed for {', '.join(a.name for a in attackers)}",
                        location=listing.key, evidence=evidence)
+
+
+GROUP = ProbeGroup("authz", run, RULES)

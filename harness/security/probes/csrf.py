@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from harness.login import CSRF_NAMES, csrf_header_name
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.login import CSRF_NAMES, csrf_header_name
 from harness.security.auth import CookieSession, LoginFailed, session_login, session_login_operation
-from harness.security.learn import changes_credentials, is_logout
-from harness.security.catalog import Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.learn import changes_credentials, is_logout
+from harness.security.openapi import Operation
 
 OWASP = "API8:2023"
 MISSING = rule("security.csrf.missing_token", "State change without a CSRF token is refused", Severity.HIGH, OWASP,
@@ -35,7 +35,7 @@ STATE_GET = rule("security.csrf.state_changing_get", "No state-changing GET on c
                  Severity.MEDIUM, OWASP, "CWE-352", "Use POST/PUT/PATCH/DELETE for state changes; GET must be safe.")
 
 MAX_OBSERVED_GETS = 6  # cookie GETs tried as actions and used as observers (bounds the requests)
-ALL_RULES = (MISSING, MISMATCH, FORGED, CROSS_SESSION, STATE_GET)
+RULES = (MISSING, MISMATCH, FORGED, CROSS_SESSION, STATE_GET)
 
 
 MAX_TARGETS = 5  # state-changing cookie operations tried until one accepts a valid token (the control)
@@ -77,17 +77,17 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     cookie_ops = cookie_operations(ctx)
     if not cookie_ops:
         reason = "no cookie-authenticated operation in the spec (bearer-only API: CSRF does not apply)"
-        return [r.not_applicable(reason) for r in ALL_RULES]
+        return [r.not_applicable(reason) for r in RULES]
     login = SessionLogin(ctx)
     identities = ctx.identities.users() or ctx.identities.all
     if not login.available or not identities:
-        return [r.not_applicable("no cookie login operation in the spec, or no identities") for r in ALL_RULES]
+        return [r.not_applicable("no cookie login operation in the spec, or no identities") for r in RULES]
     try:
         outcomes = [state_changing_get(ctx, cookie_ops, login, identities[0])]
         mine = login(identities[0])
         other = login(identities[-1])
     except LoginFailed as exc:
-        return [r.not_applicable(str(exc)) for r in ALL_RULES]
+        return [r.not_applicable(str(exc)) for r in RULES]
     targets = [op for op in cookie_ops if op.is_state_changing and not is_logout(op) and not changes_credentials(op)]
     if not targets:
         return outcomes + [r.not_applicable("no state-changing cookie operation besides logout")
@@ -192,4 +192,7 @@ def _answer(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.text
 
 
-__all__ = ["run", "CookieSession"]
+__all__ = ["CookieSession", "run"]
+
+
+GROUP = ProbeGroup("csrf", run, RULES)

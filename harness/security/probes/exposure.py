@@ -22,7 +22,7 @@ from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.learn import is_login, is_logout
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 EXPOSURE = rule("security.authz.data_exposure", "Responses carry only documented fields and no secrets",
                 Severity.HIGH, "API3:2023", ("CWE-213", "CWE-359"), "Serialize responses through the documented "
@@ -37,10 +37,10 @@ ANONYMOUS = "(anonymous)"
 def data_exposure(ctx: ProbeContext, seen: list[tuple[Identity | None, Operation, httpx.Response]]) -> list[Outcome]:
     for op in ctx.bearer_operations():  # every parameterless GET, as each of two users
         if op.method == "GET" and not op.path_params and "admin" not in op.path.lower():
-            for identity in ctx.identities.users()[:2]:
-                response = ctx.call(op, identity)
+            for user in ctx.identities.users()[:2]:
+                response = ctx.call(op, user)
                 if response.is_success:
-                    seen.append((identity, op, response))
+                    seen.append((user, op, response))
     for op in public_gets(ctx):  # and every public one, anonymously
         response = ctx.call(op, None)
         if response.is_success:

@@ -8,7 +8,7 @@ request bodies were guessed from object shapes, which operations create objects 
 from __future__ import annotations
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.context import ProbeContext
 
 FACTS = rule("security.target.facts", "What the probes knew about the target: declared by the spec, or learned",
@@ -25,3 +25,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                                   "throttled_answers_given_to_probes": ctx.client.pacer.gave_up})
     return [FACTS.passed(f"{len(declared)} facts declared by the spec, {len(learned)} learned from the answers",
                          evidence=evidence)]
+
+
+RULES = (FACTS,)
+GROUP = ProbeGroup("facts", run, RULES)

@@ -15,7 +15,7 @@ import httpx
 from harness.login import LoginFailed, credential_from
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -85,15 +85,28 @@ def _normalised(text: str, username: str) -> str:
     return re.sub(r"[0-9a-f]{8,}|\d{4}-\d\d-\d\dT[\d:.]+Z?|\b\d{9,}\b", "<v>", text)
 
 
-def bruteforce(ctx: ProbeContext) -> Outcome:
+def bruteforce(ctx: ProbeContext) -> list[Outcome]:
+    """The login limit the target states, then each claim stating another one; with none, the harness's bound."""
+    runs = ctx.login_attempts()
+    if not runs:
+        return [bruteforce_once(ctx, None, "no login_attempts claim (target file or --claims)")]
+    return [o for param_run in runs
+            for o in for_claims([bruteforce_once(ctx, param_run.params.max_failures, param_run.label)],
+                                param_run.claims, param_run.claim_only)]
+
+
+def bruteforce_once(ctx: ProbeContext, claimed: int | None, label: str) -> Outcome:
     """Wrong passwords for one identity until throttled; run last (it may lock that identity out)."""
-    identities = ctx.identities.logging_in()
     location = f"{ctx.target.login.method} {ctx.target.login.path}"
-    if not identities:
+    logging_in = ctx.identities.logging_in()
+    if not logging_in:
         return BRUTEFORCE.not_applicable("no identity logs in with a username and password")
-    victim = identities[-1]
-    claim = ctx.claims.login_attempts
-    limit = claim.max_failures if claim is not None else UNCLAIMED_BOUND
+    fresh = [i for i in reversed(logging_in) if f"login:{i.name}" not in ctx.used_identities]
+    if not fresh:
+        return BRUTEFORCE.not_applicable(f"every identity is already locked out by an earlier run ({label})")
+    victim = fresh[0]
+    ctx.used_identities.add(f"login:{victim.name}")
+    limit = claimed if claimed is not None else UNCLAIMED_BOUND
     responses = []
     for attempt in range(limit + 5):
         response = send_login(ctx, victim.username or "", f"wrong-password-{attempt}", retry_429=False)
@@ -101,14 +114,13 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
         if response.status_code in (423, 429) or logged_in(ctx, response):
             break
     throttled = next((i for i, r in enumerate(responses, 1) if r.status_code in (423, 429)), None)
-    evidence = Evidence(measured={"attempts": len(responses), "throttled_at": throttled,
-                                  "claimed_max": claim.max_failures if claim else None,
-                                  "bound_without_claim": None if claim else UNCLAIMED_BOUND,
+    evidence = Evidence(measured={"attempts": len(responses), "throttled_at": throttled, "claimed_max": claimed,
+                                  "bound_without_claim": None if claimed is not None else UNCLAIMED_BOUND,
                                   "statuses": sorted({r.status_code for r in responses}),
                                   "retry_after": responses[-1].headers.get("retry-after")},
                         samples=[sample(responses[0], "first wrong password"), sample(responses[-1], "last attempt")],
-                        notes=f"claim {claim.id}" if claim else "no login_attempts claim in the target file")
-    said = f"claim: <= {limit}" if claim else f"no claim; the harness's bound is {UNCLAIMED_BOUND}"
+                        notes=f"limit from {label}")
+    said = f"claim: <= {limit}" if claimed is not None else f"no claim; the harness's bound is {UNCLAIMED_BOUND}"
     if logged_in(ctx, responses[-1]):
         return BRUTEFORCE.error(f"a wrong password logged {victim.name} in: check the identities", location=location,
                                 evidence=evidence)
@@ -125,3 +137,7 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     return [user_enumeration(ctx)]
+
+
+RULES = (ENUMERATION, BRUTEFORCE)
+GROUP = ProbeGroup("login", run, RULES)

@@ -22,7 +22,7 @@ from harness.security.catalog import Outcome, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.learn import changes_credentials, id_from_location, id_of, is_login, objects_in
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 BFLA = rule("security.authz.bfla", "Admin operations are refused to non-admins", Severity.CRITICAL, "API5:2023",
             "CWE-285", "Enforce the role on every admin operation (deny by default); check method swaps too.")

@@ -1,4 +1,9 @@
-"""Rate-limit claim verification (``scenarios/claims/*.yaml``: ``rate_limit: {limit, window_s, per}``).
+"""Rate-limit verification: the limit the target publishes, and each claim's own ``rate_limit: {limit, window_s, per}``.
+
+Each set of numbers is verified by its own run with identities no earlier run has driven into a limit
+(``harness.claims.runs``: the target's own numbers first, then each claim that states others, recorded
+claim-only). A run that finds no fresh identity is skipped with that reason rather than judged from a
+budget an earlier run already spent.
 
 Order matters and is fixed: user A is driven into the limit from an empty window (``enforced``), user B
 must still get through right then (``per_user``: nothing of A's burst has aged out yet), bypasses are
@@ -19,20 +24,22 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
+from harness.claims.parameters import RateLimitParams as RateLimitClaim
+from harness.claims.runs import ParamRun
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, rule
-from harness.security.claims import RateLimitClaim
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, reset_s, retry_after_s, sample
 from harness.security.context import ProbeContext
+from harness.security.openapi import Operation
 from harness.security.probes.jwt import probe_operation
 from harness.security.probes.ratelimit_judges import headers_problem, max_in_rolling_window, remaining_budget
-from harness.security.spec import Operation
 
-__all__ = ["run", "headers_problem", "max_in_rolling_window", "remaining_budget"]
+__all__ = ["headers_problem", "max_in_rolling_window", "remaining_budget", "run"]
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
@@ -56,16 +63,16 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
               Severity.HIGH, API4, "CWE-290", "Ignore client-supplied forwarding headers unless set by a trusted proxy; "
               "normalise paths before keying the limiter; count HEAD like GET.", measures_throttling=True)
 MAX_PROBE_REQUESTS = 2000
-MAX_DISCOVERY_REQUESTS = 400
+MAX_DISCOVERY_REQUESTS = 400  # no claim: requests sent looking for the first 429
 BYPASS_TRIES = 2  # variant requests per bypass, each between two plain ones
 PER_USER_TRIES = 3  # B's requests while A is throttled
-MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst  # no claim: requests sent looking for the first 429
+MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst
 BURST_WORKERS = 8
-ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
 def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
-    for key in claim.scope:
+    for key in claim.operations:
         method, _, path = key.partition(" ")
         op = ctx.spec.find(method, path)
         if op is not None and not op.path_params:
@@ -74,18 +81,36 @@ def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | Non
 
 
 def run(ctx: ProbeContext) -> list[Outcome]:
-    claim = ctx.claims.rate_limit
-    if claim is None:
+    runs = ctx.rate_limits()
+    if not runs:
         return discovered_limit(ctx)
+    return [o for param_run in runs for o in for_claims(verify(ctx, param_run), param_run.claims,
+                                                         param_run.claim_only)]
+
+
+def fresh_identities(ctx: ProbeContext) -> list[Identity]:
+    """Users first, then the other identities, leaving out those an earlier run drove into a limit."""
+    users = ctx.identities.users()
+    ordered = users + [i for i in ctx.identities.all if i not in users]
+    return [i for i in ordered if i.name not in ctx.used_identities]
+
+
+def verify(ctx: ProbeContext, param_run: ParamRun[RateLimitClaim]) -> list[Outcome]:
+    claim = param_run.params
     op = claim_operation(ctx, claim)
-    users = ctx.identities.users() or ctx.identities.all
-    if op is None or not users:
-        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in ALL_RULES]
+    if op is None or not ctx.identities.all:
+        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in RULES]
     if claim.limit * 2 + 20 > MAX_PROBE_REQUESTS:
-        return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify")
-                for r in ALL_RULES]
+        return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify "
+                          f"({param_run.label})") for r in RULES]
+    users = fresh_identities(ctx)
+    if not users:
+        return [r.skipped(f"every identity was already driven into a rate limit by an earlier run; verifying "
+                          f"{claim.limit} per {claim.window_s:g} s ({param_run.label}) needs a fresh budget",
+                          location=op.key) for r in RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
+    ctx.used_identities.update(i.name for i in (a, b) if i is not None)
     wait_for_empty_window(ctx, claim.window_s)
     drive = drive_into_limit(ctx, op, a, claim)
     enforced, throttled = drive.outcome, drive.first_429
@@ -141,10 +166,10 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
     honest RateLimit headers. Whether the limit is right is the team's claim to make, so ``enforced`` passes
     only as "found" and per-user/burst/window are not applicable."""
     op, a = discovery_operation(ctx)
-    no_claim = "no rate_limit claim in the target file: "
+    no_claim = "no rate limit stated (claims.rate_limit in the target file, or a --claims file): "
     if op is None:
         return [r.not_applicable(no_claim + "and no GET operation without inputs to drive into a limit")
-                for r in ALL_RULES]
+                for r in RULES]
     started = time.monotonic()
     sent: list[tuple[float, httpx.Response]] = []
     first_429 = None
@@ -160,9 +185,9 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
     if first_429 is None:
         reason = (no_claim + f"no 429 within {len(sent)} requests in {elapsed:.1f} s; state the limit "
                   "(claims.rate_limit) to have it judged")
-        return [r.not_applicable(reason, location=op.key, evidence=Evidence(measured=measured)) for r in ALL_RULES]
+        return [r.not_applicable(reason, location=op.key, evidence=Evidence(measured=measured)) for r in RULES]
     window_s = retry_after_s(first_429) or reset_s(first_429.headers) or 60.0
-    found = RateLimitClaim(id="discovered", limit=max(accepted, 1), window_s=max(window_s, 1.0), tolerance=0.0)
+    found = RateLimitClaim(limit=max(accepted, 1), window_s=max(window_s, 1.0), tolerance=0.0)
     evidence = Evidence(measured={**measured, "retry_after": first_429.headers.get("retry-after")},
                         samples=[sample(first_429, "first 429")])
     drive = Drive(ENFORCED.passed(f"found empirically (no claim given): 429 after {accepted} accepted in "
@@ -175,7 +200,7 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
     return outcomes + [r.not_applicable(why, location=op.key) for r in (PER_USER, BURST, WINDOW)]
 
 
-def _send(ctx: ProbeContext, op: Operation, identity: Identity | None, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+def _send(ctx: ProbeContext, op: Operation, identity: Identity | None, **kwargs: Any) -> tuple[float, httpx.Response]:
     sent_at = time.monotonic()
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
@@ -387,6 +412,10 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
     if best > allowed:
         evidence.curl = curl(last_admitted[-1]) if last_admitted else None
         return WINDOW.failed(f"{best} requests accepted within one rolling {claim.window_s:g} s window "
-                             f"(claim {claim.limit}): fixed-window behaviour", location=op.key, evidence=evidence)
+                             f"(claim {claim.limit}): a higher limit than claimed, or fixed windows", location=op.key,
+                             evidence=evidence)
     return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,
                          evidence=evidence)
+
+
+GROUP = ProbeGroup("ratelimit", run, RULES, spends_budget=True)

@@ -17,11 +17,11 @@ import sys
 from dataclasses import dataclass
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.openapi import Parameter
 from harness.security.probes.injection import Sender, Slot
-from harness.security.spec import Parameter
 
 REDOS = rule("security.injection.redos", "Pattern-validated fields do not backtrack catastrophically",
              Severity.HIGH, "API4:2023", ("CWE-1333", "CWE-400"), "Use patterns without nested quantifiers, a "
@@ -127,3 +127,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                                          f"({slow.status_code}): bounded input or a linear engine",
                                          evidence=evidence, **where))
     return outcomes
+
+
+RULES = (REDOS,)
+GROUP = ProbeGroup("redos", run, RULES)

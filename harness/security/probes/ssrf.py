@@ -10,7 +10,7 @@ import secrets
 
 from harness.model import Evidence, Severity
 from harness.security.canary import CanaryServer
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -19,10 +19,11 @@ SSRF = rule("security.ssrf.loopback_callback", "URL fields cannot make the serve
             "metadata addresses before fetching (and on every redirect); allowlist callback hosts.")
 CALLBACK_WAIT_S = 2.0
 
+RULES = (SSRF,)
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     fields = [(op, p) for op in ctx.spec.operations for p in op.parameters
-              if p.is_url and (p.location == "query" or p.location == "body" and op.method in {"POST", "PUT", "PATCH"})
+              if p.is_url and (p.location == "query" or (p.location == "body" and op.method in {"POST", "PUT", "PATCH"}))
               and (ctx.authenticated(op) or not op.security_schemes)]  # cookie-only ops: see csrf
     if not fields:
         return [SSRF.not_applicable("no URL-typed body field or query parameter (format uri, url, *_url, "
@@ -60,3 +61,6 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                                             f"{[r.status_code for r in responses]})", location=op.key,
                                             parameter=f"{param.location}:{param.name}", evidence=evidence))
     return outcomes
+
+
+GROUP = ProbeGroup("ssrf", run, RULES)

@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.model import Evidence, Severity
 from harness.security.auth import jwt_parts
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 from harness.security.probes.jwt import DEFAULT_LEEWAY_S, EXPIRED, _with_token, probe_operation
@@ -184,3 +184,7 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     return [weak_secret(ctx)]
+
+
+RULES = (WEAK,)
+GROUP = ProbeGroup("tokens", run, RULES)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 EXTENSION_NAME = "harness"
 EXPERIMENT_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "chaos"
@@ -99,15 +99,30 @@ def harness_extension(experiment: dict[str, Any], source: str = "experiment") ->
     raise UsageError(f"{source}: no 'harness' extension; add extensions: [{{name: harness, fault: ..., target: ...}}]")
 
 
-def experiment_paths(directory: Path = EXPERIMENT_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yaml"))
+def read_experiment(path: Path) -> dict[str, Any]:
+    """The experiment file as a mapping (``UsageError`` naming the file when it is not YAML or not a mapping)."""
+    document = read_yaml(path, what="experiment")
+    if not isinstance(document, dict):
+        raise UsageError(f"{path}: an experiment is a YAML mapping (title, method, extensions …), "
+                         f"got {type(document).__name__}")
+    return document
 
 
-def experiments_for_profile(profile: str, directory: Path = EXPERIMENT_DIR) -> list[Path]:
+def experiment_dir() -> Path:
+    """``scenarios/chaos`` of the working directory when it holds experiments (your own), else the harness's."""
+    own = Path.cwd() / "scenarios" / "chaos"
+    return own if any(own.glob("*.yaml")) else EXPERIMENT_DIR
+
+
+def experiment_paths(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or experiment_dir()).glob("*.yaml"))
+
+
+def experiments_for_profile(profile: str, directory: Path | None = None) -> list[Path]:
     """Experiments whose ``profiles`` list the profile; any profile other than smoke runs them all."""
     chosen = []
     for path in experiment_paths(directory):
-        extension = harness_extension(yaml.safe_load(path.read_text()), str(path))
+        extension = harness_extension(read_experiment(path), str(path))
         if profile != "smoke" or "smoke" in extension.profiles:
             chosen.append(path)
     return chosen
@@ -122,7 +137,7 @@ def templates_for(component: dict[str, Any], profile: str, directory: Path = EXT
     for path in sorted(directory.glob("*.yaml")):
         if path.stem == "network_disconnect" and not (component.get("container") and component.get("network")):
             continue
-        extension = harness_extension(yaml.safe_load(path.read_text().replace("${component}", "x")), str(path))
+        extension = harness_extension(read_experiment(path), str(path))
         if profile != "smoke" or "smoke" in extension.profiles:
             chosen.append(path)
     return chosen

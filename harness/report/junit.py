@@ -1,51 +1,30 @@
-"""Built-in writers (JSON, HTML, JUnit) and the loop that runs every reporter."""
+"""``junit.xml``: one ``testcase`` per check, grouped in one ``testsuite`` per harness suite."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from harness.hookspecs import Reporter
-from harness.model import RunResult, Status
+from harness.model import Check, RunResult, Status
+from harness.report.writer import FileWriter
 
-log = logging.getLogger(__name__)
-
-READINESS_JSON = "readiness.json"
-READINESS_HTML = "readiness.html"
 JUNIT_XML = "junit.xml"
 
 
-class JsonReporter:
-    name = "json"
+class JUnitWriter(FileWriter):
+    """One ``testcase`` per check, grouped in one ``testsuite`` per harness suite.
 
-    def write(self, run: RunResult, folder: Path) -> Path:
-        path = folder / READINESS_JSON
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(run.model_dump_json(indent=2))
-        tmp.replace(path)  # readers never see a half-written report
-        return path
-
-
-class HtmlReporter:
-    name = "html"
-
-    def write(self, run: RunResult, folder: Path) -> Path:
-        from harness.report.html import render_html
-
-        path = folder / READINESS_HTML
-        path.write_text(render_html(run))
-        return path
-
-
-class JUnitReporter:
-    """One ``testcase`` per check, grouped in one ``testsuite`` per harness suite."""
+    Checks run only with a claim's own numbers (``claim_only``) are left out: they decide claims (in the
+    JSON and HTML reports, and for the gate), not the run that CI's test view shows.
+    """
 
     name = "junit"
+    file_name = JUNIT_XML
 
     def write(self, run: RunResult, folder: Path) -> Path:
         root = ET.Element("testsuites", name=f"readiness {run.run_id}")
-        for suite in run.suites:
+        for whole in run.suites:
+            suite = whole.model_copy(update={"checks": [c for c in whole.checks if not c.claim_only]})
             counts = suite.counts()
             element = ET.SubElement(
                 root,
@@ -74,28 +53,8 @@ class JUnitReporter:
         return path
 
 
-def _evidence_text(check) -> str:  # type: ignore[no-untyped-def]
+def _evidence_text(check: Check) -> str:
     lines = [f"{k} = {v}" for k, v in check.evidence.measured.items()]
     if check.evidence.curl:
         lines.append(f"reproduce: {check.evidence.curl}")
     return "\n".join(lines)
-
-
-def builtin_reporters() -> list[Reporter]:
-    return [JsonReporter(), HtmlReporter(), JUnitReporter()]
-
-
-def write_reports(run: RunResult, folder: Path, extra: list[Reporter] | None = None) -> list[Path]:
-    """Write JSON first (the source of truth), then every other reporter.
-
-    A failing extra reporter is logged and skipped: it must never cost the user the JSON report.
-    """
-    written: list[Path] = []
-    for reporter in [*builtin_reporters(), *(extra or [])]:
-        try:
-            written.append(reporter.write(run, folder))
-        except Exception:
-            if reporter.name == "json":
-                raise
-            log.exception("reporter %s failed; the JSON report is still complete", reporter.name)
-    return written

@@ -7,10 +7,8 @@ on for SARIF). Schemathesis generates full test cases but does not expose this v
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -189,32 +187,3 @@ class ApiSpec:
         if schema.get("type") != "object" and "properties" not in schema:
             return None
         return set(schema.get("properties", {}))
-
-
-def save_pretty(document: dict[str, Any], folder: Path, name: str = "openapi.json") -> tuple[Path, dict[str, int]]:
-    """Write the spec pretty-printed and return its path and the 1-based line of each ``METHOD /path``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    path.write_text(text + "\n")
-    return path, operation_lines(text)
-
-
-def operation_lines(pretty_text: str) -> dict[str, int]:
-    """Line numbers of operations in ``json.dumps(doc, indent=2)`` output: paths at indent 4, methods at 6."""
-    lines: dict[str, int] = {}
-    in_paths = False
-    current_path = None
-    for number, line in enumerate(pretty_text.splitlines(), start=1):
-        if line.startswith('  "') and not line.startswith("   "):
-            in_paths = line.startswith('  "paths"')
-            continue
-        if not in_paths:
-            continue
-        if line.startswith('    "') and not line.startswith("     "):
-            current_path = json.loads(line.strip().rsplit(":", 1)[0].strip().rstrip(":"))
-        elif current_path and line.startswith('      "') and not line.startswith("       "):
-            method = line.strip().split('"')[1]
-            if method in HTTP_METHODS:
-                lines[f"{method.upper()} {current_path}"] = number
-    return lines

@@ -99,7 +99,7 @@ def _success_documented(raw: dict[str, Any]) -> SpecProblem:
 
 
 def _unique_operation_ids(raw: dict[str, Any]) -> SpecProblem:
-    counts = Counter(op.get("operationId") for _, _, op in iter_operations(raw) if op.get("operationId"))
+    counts = Counter(str(op["operationId"]) for _, _, op in iter_operations(raw) if op.get("operationId"))
     duplicates = sorted(name for name, n in counts.items() if n > 1)
     return SpecProblem("unique_operation_ids", "operationIds are unique", not duplicates,
                        f"duplicated operationIds: {', '.join(duplicates)}" if duplicates else "unique",

@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for the run's findings (GitHub code scanning, Azure DevOps, IDE viewers).
+"""``findings.sarif``: SARIF 2.1.0 for the run's findings (GitHub code scanning, Azure DevOps, IDE viewers).
 
 Hand-written: the document is small and its required shape is fixed by the OASIS schema (``sarif-om``
 models it but is unmaintained and writes camelCase only through extra glue). Results point at the
@@ -7,29 +7,50 @@ operation's line in the ``openapi.json`` the suite saved in the run folder.
 Every security-suite finding is a result; other suites' findings only when they are security findings
 (an OWASP reference, as the contract suite gives ``ignored_auth`` or ``object_level_authorization``):
 a schema drift is a contract problem, not a code-scanning alert.
+
+Rule texts (``tool.driver.rules``) come from the rule catalogues plugins publish through the
+``harness_sarif_rules`` hook (the security suite's probes); a finding of a rule nobody describes
+gets one made from the finding itself.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness import __version__
 from harness.model import Finding, RunResult, Severity
-from harness.security.catalog import Rule, all_rules
-from harness.security.spec import operation_lines
+from harness.openapi_file import SPEC_FILE, operation_lines
+from harness.report.writer import FileWriter
+
+SARIF_FILE = "findings.sarif"
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0",
                      Severity.INFO: "0.0"}
 LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "warning",
          Severity.INFO: "note"}
-SPEC_FILE = "openapi.json"
 
 
-def sarif_rule(rule_id: str, catalog: dict[str, Rule], finding: Finding | None = None) -> dict[str, Any]:
+class RuleText(Protocol):
+    """What SARIF says about a rule (``harness.security.catalog.Rule`` is one)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def help(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def owasp(self) -> tuple[str, ...]: ...
+    @property
+    def cwe(self) -> tuple[str, ...]: ...
+
+
+def sarif_rule(rule_id: str, catalog: Mapping[str, RuleText], finding: Finding | None = None) -> dict[str, Any]:
     known = catalog.get(rule_id)
     title = known.title if known else (finding.title if finding else rule_id)
     help_text = known.help if known else "See the check's evidence in readiness.html."
@@ -53,9 +74,10 @@ def is_security_relevant(finding: Finding) -> bool:
     return finding.suite == "security" or bool(finding.owasp)
 
 
-def sarif_document(run: RunResult, spec_lines: dict[str, int] | None = None) -> dict[str, Any]:
+def sarif_document(run: RunResult, spec_lines: dict[str, int] | None = None,
+                   catalog: Mapping[str, RuleText] | None = None) -> dict[str, Any]:
     findings = [f for f in run.all_findings() if is_security_relevant(f)]
-    catalog = all_rules()
+    catalog = catalog or {}
     rule_ids = sorted({f.check_id for f in findings})
     rules = [sarif_rule(rule_id, catalog, next(f for f in findings if f.check_id == rule_id)) for rule_id in rule_ids]
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
@@ -92,14 +114,19 @@ def sarif_document(run: RunResult, spec_lines: dict[str, int] | None = None) -> 
     }
 
 
-class SarifReporter:
-    """Writes ``findings.sarif`` next to ``readiness.json`` (registered through ``harness_make_reporters``)."""
+class SarifWriter(FileWriter):
+    """Writes ``findings.sarif`` next to ``readiness.json``; ``rules`` describe the findings' check ids."""
 
     name = "sarif"
+    file_name = SARIF_FILE
+
+    def __init__(self, rules: Mapping[str, RuleText] | None = None) -> None:
+        super().__init__()
+        self.rules = dict(rules or {})
 
     def write(self, run: RunResult, folder: Path) -> Path:
         spec = folder / SPEC_FILE
         lines = operation_lines(spec.read_text()) if spec.is_file() else {}
-        path = folder / "findings.sarif"
-        path.write_text(json.dumps(sarif_document(run, lines), indent=2, default=str) + "\n")
+        path = folder / SARIF_FILE
+        path.write_text(json.dumps(sarif_document(run, lines, self.rules), indent=2, default=str) + "\n")
         return path
