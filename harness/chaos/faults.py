@@ -91,6 +91,20 @@ def register_local_fault_kinds(kinds: FaultKinds) -> FaultKinds:
     return kinds
 
 
+# A system the user runs (the external platform with chaos.components): kill, pause and restart act on its
+# containers and processes through the same actions; disconnecting a container from its network is its own
+EXTERNAL_FAULT_KINDS = (
+    FaultKind("network_disconnect", "disconnect a container from its docker network", _here("network_disconnect"),
+              _here("network_reconnect", "heal_platform")),
+)
+
+
+def register_external_fault_kinds(kinds: FaultKinds) -> FaultKinds:
+    for kind in EXTERNAL_FAULT_KINDS:
+        kinds.add(kind)
+    return kinds
+
+
 def load_fault_kinds() -> FaultKinds:
     """Every fault kind of every platform in this version."""
-    return register_local_fault_kinds(FaultKinds())
+    return register_external_fault_kinds(register_local_fault_kinds(FaultKinds()))

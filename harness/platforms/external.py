@@ -41,6 +41,10 @@ class ExternalPlatform(Platform):
             # one undo log per state dir: the host's kinds too (the chaos load workers are recorded in it)
             kinds = host_undo_kinds().merged(external_undo_kinds())
             self.faults = ExternalFaults(components, UndoLog(self.state_dir, kinds))
+            # the chaos kinds it can apply (harness.chaos.faults): disconnect only where a container names a network
+            self.fault_kinds = frozenset({"kill", "pause", "restart"} | (
+                {"network_disconnect"} if any(c.get("container") and c.get("network") for c in components.values())
+                else set()))
         self.cleaned_up: list[str] = []
 
     def start(self) -> Target:
