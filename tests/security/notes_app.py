@@ -43,7 +43,8 @@ The good variant does each thing right; every flaw (off by default, one per swit
   past the limit); ``ratelimit_xff`` the key includes X-Forwarded-For; ``ratelimit_path_variants`` the key
   is the raw path while routing ignores case and a trailing slash; ``ratelimit_head`` HEAD is not counted
   (and answered like GET); ``ratelimit_no_retry_after`` 429 without Retry-After; ``ratelimit_headers_lie``
-  ``RateLimit`` always advertises the full budget (remaining = limit), even on a 429.
+  ``RateLimit`` always advertises the full budget (remaining = limit), even on a 429; ``slow_endpoint`` every
+  answer behind the limiter takes 300 ms (not a security flaw: a target too slow to drive into its limit).
 """
 
 import asyncio
@@ -105,7 +106,8 @@ AUTH_FLAWS = {"alg_none", "guest_fallback", "unverified_signature", "verified_si
 INJECTION_FLAWS = {"sqli", "sqli_blind", "xss", "nosql", "path_traversal", "ssti", "crlf"}
 RESOURCE_FLAWS = {"unbounded_page", "no_body_limit", "deep_json_500"}
 RATE_LIMIT_FLAWS = {"ratelimit_race", "ratelimit_xff", "ratelimit_path_variants", "ratelimit_head",
-                    "ratelimit_no_retry_after", "ratelimit_headers_lie"}
+                    "ratelimit_no_retry_after", "ratelimit_headers_lie", "slow_endpoint"}
+SLOW_ENDPOINT_S = 0.3
 FLAWS = HEADER_FLAWS | CORS_FLAWS | SESSION_FLAWS | AUTH_FLAWS | INJECTION_FLAWS | RESOURCE_FLAWS \
     | RATE_LIMIT_FLAWS | {"bola", "bfla", "ssrf"}
 GOOD_HEADERS = {
@@ -581,6 +583,8 @@ class RateLimiter:
                 MutableHeaders(scope=message).update(headers)
             await send(message)
 
+        if "slow_endpoint" in self.flaws:
+            await asyncio.sleep(SLOW_ENDPOINT_S)
         await self.app(inner, receive, send_with_headers)
 
     def key(self, scope: Scope, user: str) -> str:

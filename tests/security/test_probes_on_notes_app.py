@@ -89,6 +89,28 @@ def test_good_rate_limited_app_keeps_its_claim(probe):
     assert {o.id for o in outcomes if o.status.value == "pass"} == {r.id for r in ratelimit.RULES}
 
 
+def test_a_target_too_slow_to_drive_into_its_limit_is_inconclusive_not_a_failure(probe):
+    # 300 ms an answer: ~3 requests reach one 1 s window, never the 11 allowed (10 per 1 s + 10 %)
+    ctx = probe("slow_endpoint", rate_limit=(10, 1.0))
+    ctx.budget = Budget(max_wait_s=1.0)
+    outcomes = {o.id: o for o in ratelimit.run(ctx)}
+    enforced = outcomes["security.ratelimit.enforced"]
+    assert enforced.status.value == "inconclusive", enforced.message
+    assert "too slow to drive to the limit" in enforced.message, enforced.message
+    measured = enforced.evidence.measured
+    assert measured["most_accepted_in_one_window"] <= 5 and measured["sent"] < 16  # stopped once it could not tell
+    assert failed(list(outcomes.values())) == {}
+
+
+def test_more_accepted_in_one_window_than_stated_still_fails_without_a_429(probe):
+    ctx = probe(rate_limit=(10, 2.0))  # the limiter admits 10 per 2 s; the target states 3 per 1 s
+    ctx.budget = Budget(max_wait_s=1.0)
+    ctx.target.extra["claims"] = {"rate_limit": {"limit": 3, "window_s": 1.0}}
+    enforced = next(o for o in ratelimit.run(ctx) if o.id == "security.ratelimit.enforced")
+    assert enforced.status.value == "fail", enforced.message
+    assert enforced.evidence.measured["most_accepted_in_one_window"] > 3
+
+
 HEADER_IDS = {"security.headers.csp", "security.headers.hsts", "security.headers.nosniff",
               "security.headers.frame_options", "security.headers.referrer_policy",
               "security.headers.permissions_policy", "security.headers.cross_origin_isolation",

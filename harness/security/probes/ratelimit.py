@@ -68,6 +68,7 @@ BYPASS_TRIES = 2  # variant requests per bypass, each between two plain ones
 PER_USER_TRIES = 3  # B's requests while A is throttled
 MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst
 BURST_WORKERS = 8
+MIN_DRIVE_S = 10.0  # driving A into the limit may take 2x the profile's wait budget, never less than this
 RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
@@ -215,11 +216,16 @@ class Drive:
 
 
 def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim) -> Drive:
+    """A's requests one after another until the first 429 - bounded in count, and in time: a target too slow to
+    get more than the limit into one window cannot be driven into it, and that is said, not judged."""
     allowed = int(claim.limit * (1 + claim.tolerance))
     accepted, first_429, response = 0, None, None
     sent: list[tuple[float, httpx.Response]] = []
     started = time.monotonic()
-    for _ in range(allowed + 5):
+    budget_s = max(MIN_DRIVE_S, 2 * ctx.budget.max_wait_s)
+    deadline = started + budget_s
+    count = allowed + 5
+    for index in range(count):
         sent.append(_send(ctx, op, a))
         response = sent[-1][1]
         if response.status_code == 429:
@@ -227,19 +233,46 @@ def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity, claim: RateL
             break
         if response.is_success:
             accepted += 1
+        if time.monotonic() > deadline or _cannot_exceed(sent, claim.window_s, allowed, count - index - 1):
+            break
     elapsed = time.monotonic() - started
+    peak = max_in_rolling_window([t for t, r in sent if r.is_success], claim.window_s)
     evidence = Evidence(measured={"claim": claim.model_dump(), "accepted_before_429": accepted,
+                                  "most_accepted_in_one_window": peak, "allowed": allowed, "sent": len(sent),
                                   "elapsed_s": round(elapsed, 2), "identity": a.name},
                         samples=[sample(first_429, "first 429")] if first_429 is not None else [])
     if first_429 is None:
         if response is not None:
             evidence.curl = (f"for i in $(seq {allowed + 5}); do {curl(response)} -s -o /dev/null "
                              "-w '%{http_code}\\n'; done  # never 429")
-        return Drive(ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} "
-                                     f"per {claim.window_s:g} s)", location=op.key, evidence=evidence), None, sent)
+        if accepted * 2 < len(sent):  # the operation itself refused them: no budget was spent to reach
+            statuses = sorted({r.status_code for _, r in sent})
+            return Drive(ENFORCED.inconclusive(
+                f"only {accepted} of {len(sent)} requests were accepted (answers {statuses}): the limit cannot be "
+                "reached through refused requests", location=op.key, evidence=evidence), None, sent)
+        if peak <= allowed:  # nothing beyond the limit was ever asked of one window: the limiter was not tested
+            per_request_ms = elapsed / max(len(sent), 1) * 1000
+            return Drive(ENFORCED.inconclusive(
+                f"too slow to drive to the limit within the probe's {budget_s:.0f} s: {len(sent)} requests in "
+                f"{elapsed:.1f} s (~{per_request_ms:.0f} ms each), at most {peak} within any {claim.window_s:g} s "
+                f"window, never more than the {allowed} allowed (claim {claim.limit} per {claim.window_s:g} s); "
+                "a longer profile (full) or a shorter test window can decide it", location=op.key,
+                evidence=evidence), None, sent)
+        return Drive(ENFORCED.failed(f"{peak} requests accepted within one {claim.window_s:g} s window, never a 429 "
+                                     f"(claim: {claim.limit} per {claim.window_s:g} s; {accepted} in "
+                                     f"{elapsed:.1f} s)", location=op.key, evidence=evidence), None, sent)
     return Drive(ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
                                  f"{claim.window_s:g} s; earlier probes may have used part of the window)",
                                  location=op.key, evidence=evidence), first_429, sent)
+
+
+def _cannot_exceed(sent: list[tuple[float, httpx.Response]], window_s: float, allowed: int, left: int) -> bool:
+    """True once even every request still to send, accepted within the current window, could not take it past
+    ``allowed``: going on cannot show a broken limit (only a slow target spending the budget)."""
+    now = time.monotonic()
+    in_window = sum(1 for t, r in sent if r.is_success and t > now - window_s)
+    return in_window + left <= allowed and max_in_rolling_window([t for t, r in sent if r.is_success],
+                                                                  window_s) <= allowed
 
 
 def advertised_budget(op: Operation, drive: Drive, claim: RateLimitClaim) -> Outcome:
