@@ -12,11 +12,9 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,9 @@ from harness.platforms import undo_kinds
 from harness.platforms.base import Target
 from harness.platforms.external import ExternalPlatform
 from harness.platforms.external_faults import docker_client, matching_processes
+from harness.platforms.local.supervisor import free_port
 from tests.foreign.conftest import checks, run_harness
+from tests.platforms.conftest import wait_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 IMAGE = "harness-foreign/httpd:1"
@@ -38,32 +38,12 @@ SPEC = {"openapi": "3.0.3", "info": {"title": "static", "version": "1"},
                   "/status": {"get": {"responses": {"200": {"description": "ok"}}}}}}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def site(folder: Path) -> Path:
     (folder / "www").mkdir(parents=True, exist_ok=True)
     (folder / "www" / "openapi.json").write_text(json.dumps(SPEC))
     (folder / "www" / "healthz").write_text("ok\n")
     (folder / "www" / "status").write_text("up\n")
     return folder / "www"
-
-
-def wait_http(url: str, timeout_s: float = 20) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} never answered")
 
 
 @pytest.fixture(scope="module")

@@ -187,9 +187,14 @@ def discovered_limit(ctx: ProbeContext) -> list[Outcome]:
         reason = (no_claim + f"no 429 within {len(sent)} requests in {elapsed:.1f} s; state the limit "
                   "(claims.rate_limit) to have it judged")
         return [r.not_applicable(reason, location=op.key, evidence=Evidence(measured=measured)) for r in RULES]
-    window_s = retry_after_s(first_429) or reset_s(first_429.headers) or 60.0
+    # every request of the drive was accepted, so its first one is still in the window when the first 429 comes:
+    # the window is about the drive's duration plus the wait the 429 asks for (Retry-After alone is the wait
+    # until the *oldest* entry ages out, not the window)
+    wait_s = retry_after_s(first_429) or reset_s(first_429.headers)
+    window_s = wait_s + elapsed if wait_s is not None else 60.0
     found = RateLimitClaim(limit=max(accepted, 1), window_s=max(window_s, 1.0), tolerance=0.0)
-    evidence = Evidence(measured={**measured, "retry_after": first_429.headers.get("retry-after")},
+    evidence = Evidence(measured={**measured, "retry_after": first_429.headers.get("retry-after"),
+                                  "window_estimate_s": round(found.window_s, 1)},
                         samples=[sample(first_429, "first 429")])
     drive = Drive(ENFORCED.passed(f"found empirically (no claim given): 429 after {accepted} accepted in "
                                   f"{elapsed:.1f} s", location=op.key, evidence=evidence), first_429, sent)
