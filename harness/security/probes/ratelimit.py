@@ -263,9 +263,9 @@ def drive_into_limit(ctx: ProbeContext, op: Operation, a: Identity, claim: RateL
                 f"window, never more than the {allowed} allowed (claim {claim.limit} per {claim.window_s:g} s); "
                 "a longer profile (full) or a shorter test window can decide it", location=op.key,
                 evidence=evidence), None, sent)
-        return Drive(ENFORCED.failed(f"{peak} requests accepted within one {claim.window_s:g} s window, never a 429 "
-                                     f"(claim: {claim.limit} per {claim.window_s:g} s; {accepted} in "
-                                     f"{elapsed:.1f} s)", location=op.key, evidence=evidence), None, sent)
+        return Drive(ENFORCED.failed(f"{accepted} requests in {elapsed:.1f} s, never a 429 (claim: {claim.limit} per "
+                                     f"{claim.window_s:g} s); {peak} of them within one window", location=op.key,
+                                     evidence=evidence), None, sent)
     return Drive(ENFORCED.passed(f"429 after {accepted} accepted in {elapsed:.1f} s (claim {claim.limit}/"
                                  f"{claim.window_s:g} s; earlier probes may have used part of the window)",
                                  location=op.key, evidence=evidence), first_429, sent)
