@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds the Go binaries of an offline kind cluster from the Go module proxy into $1 (one folder
+# per version set): kind CLI, Kubernetes (kubeadm kubelet kubectl kube-apiserver
+# kube-controller-manager kube-scheduler kube-proxy), etcd, coredns, kube-router, and the
+# pause binary (C, static). A binary already in the folder is not rebuilt. Go's module and
+# build caches live under $2 and may be deleted once this script has finished.
+#
+# Why by hand: `go install k8s.io/kubernetes/cmd/...` fails (the module's replace lines point
+# at staging folders its zip lacks), and etcd's main module has relative replaces too; see
+# shared notes "kubernetes-offline".
+set -euo pipefail
+out=${1:?usage: go-binaries.sh OUT_DIR WORK_DIR [component...]}
+work=${2:?usage: go-binaries.sh OUT_DIR WORK_DIR [component...]}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns kube-router pause)
+mkdir -p "$out" "$work"
+export GOMODCACHE="$work/gomod" GOCACHE="$work/gocache" GOFLAGS=-buildvcs=false CGO_ENABLED=0
+export GOTOOLCHAIN=local GOPATH="$work/gopath"
+PATH=/usr/local/go/bin:$PATH
+log() { echo "go-binaries: $(date +%T) $*"; }
+have() { for b in "$@"; do [ -x "$out/$b" ] || return 1; done; }
+
+build_kind() {
+  have kind && return
+  log "kind $KIND_VERSION"
+  GOBIN="$out" go install -trimpath -ldflags='-s -w' "sigs.k8s.io/kind@$KIND_VERSION"
+}
+
+build_kubernetes() {
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl)
+  have "${bins[@]}" && return
+  log "kubernetes $KUBERNETES_VERSION"
+  local v=$KUBERNETES_VERSION minor=${KUBERNETES_VERSION#v1.}
+  go mod download -json "k8s.io/kubernetes@$v" >/dev/null
+  local src="$work/kubernetes-src"
+  rm -rf "$src"
+  cp -r "$GOMODCACHE/k8s.io/kubernetes@$v" "$src"
+  chmod -R u+w "$src"
+  cd "$src"
+  rm -f go.work go.work.sum
+  local staging=0.${v#v1.}
+  local edits=()
+  for m in $(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' go.mod); do
+    edits+=("-dropreplace=$m" "-require=$m@v$staging")
+  done
+  go mod edit "${edits[@]}"
+  local pkgs=()
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || pkgs+=("./cmd/$b"); done
+  local ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=${minor%%.*}"
+    ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
+  cd - >/dev/null
+  rm -rf "$src"
+}
+
+build_etcd() {
+  have etcd && return
+  log "etcd $ETCD_VERSION"
+  local mod="$work/etcd-mod"
+  rm -rf "$mod" && mkdir -p "$mod" && cd "$mod"
+  go mod init harness.local/etcd >/dev/null 2>&1
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null
+  go build -trimpath -ldflags='-s -w' -o "$out/etcd" go.etcd.io/etcd/server/v3
+  cd - >/dev/null
+}
+
+build_coredns() {
+  have coredns && return
+  log "coredns $COREDNS_VERSION"
+  GOBIN="$out" go install -trimpath -ldflags='-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+build_kube_router() {
+  have kube-router && return
+  log "kube-router $KUBE_ROUTER_VERSION"
+  GOBIN="$out" go install -trimpath -ldflags='-s -w' \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+}
+
+build_pause() {
+  have pause && return
+  log "pause (from the kubernetes module's build/pause/linux/pause.c)"
+  go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" >/dev/null
+  gcc -Os -static -o "$out/pause" \
+    "$GOMODCACHE/k8s.io/kubernetes@$KUBERNETES_VERSION/build/pause/linux/pause.c" \
+    -DVERSION="$KUBERNETES_VERSION"
+  strip "$out/pause" || true
+}
+
+for c in "${components[@]}"; do
+  case $c in
+    kind) build_kind ;;
+    kubernetes) build_kubernetes ;;
+    etcd) build_etcd ;;
+    coredns) build_coredns ;;
+    kube-router) build_kube_router ;;
+    pause) build_pause ;;
+    *) echo "go-binaries: unknown component $c" >&2; exit 4 ;;
+  esac
+done
+log "done: $(ls "$out" | tr '\n' ' ')"
