@@ -51,6 +51,8 @@ class HarnessConfig(BaseModel):
     load_workers: int = Field(1, ge=1, le=64)
     load_overrides: list[str] = Field(default_factory=list, description="load profile overrides, e.g. stages.0.rate=50")
     startup_timeout_s: float = Field(30.0, gt=0, le=600)
+    kind_cluster: str = Field("harness", pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="kind cluster name (platform kind)")
+    keep_cluster: bool = Field(False, description="platform kind: leave the cluster running after the run")
 
     @field_validator("load_overrides")
     @classmethod

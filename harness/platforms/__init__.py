@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -61,6 +62,18 @@ def make_platform(
             log_dir=log_dir,
             startup_timeout_s=config.startup_timeout_s,
             env=env or None,
+        )
+    if config.platform == PlatformName.KIND:
+        from harness.platforms.kind.platform import KindPlatform, stderr_progress
+
+        return KindPlatform(
+            defects=config.defects,
+            cluster_name=config.kind_cluster,
+            keep_cluster=config.keep_cluster,
+            state_dir=Path(os.environ.get("HARNESS_STATE_DIR") or ".harness"),
+            env=env or None,
+            startup_timeout_s=max(config.startup_timeout_s, 300.0),
+            progress=stderr_progress,
         )
     raise PlatformError(
         f"platform {config.platform.value!r} is not available in this version; use --platform local, "

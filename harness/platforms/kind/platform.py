@@ -11,6 +11,7 @@ the ledger (``<state_dir>/kind-undo.jsonl``), so a killed run is cleaned up by t
 from __future__ import annotations
 
 import atexit
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,12 @@ from harness.platforms.kind.toolchain import ensure_offline_binaries, kind_cli
 GPUS_PER_NODE = 4
 DEFAULT_CLUSTER = "harness"
 Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    """Progress on the real terminal, also while pytest captures output."""
+    stream = sys.__stderr__ or sys.stderr
+    print(f"kind: {line}", file=stream, flush=True)
 
 
 def seeded_identities() -> dict[str, Identity]:
