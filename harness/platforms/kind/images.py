@@ -70,14 +70,14 @@ def debian_base(client: docker.DockerClient, progress: Progress) -> str:
 
 
 def wheels_dir(progress: Progress) -> Path:
-    """Wheels for ``images/requirements.txt`` (CPython 3.11, manylinux x86_64), downloaded once per pin set."""
+    """Wheels for ``images/requirements.txt`` (CPython 3.11.2 = Debian bookworm, manylinux x86_64), downloaded once per pin set."""
     requirements = IMAGES_DIR / "requirements.txt"
     folder = kind_cache() / f"wheels-{content_key([requirements])}"
     if (folder / ".complete").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     run_logged([sys.executable, "-m", "pip", "download", "-q", "-r", str(requirements), "-d", str(folder),
-                "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+                "--only-binary=:all:", "--python-version", "3.11.2", "--implementation", "cp",
                 "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
                 "--platform", "manylinux_2_28_x86_64", "--platform", "linux_x86_64"],
                kind_cache() / "wheels.log", "downloading wheels for the refsys images", progress)

@@ -103,7 +103,10 @@ class KindPlatform(Platform):
             atexit.register(self._exit_cleanup)
         self._api = manifests.api_client(self.cluster.kubeconfig)
         self._install_addons()
-        load_images(self.cluster, self.images.all(), self.progress)
+        images = self.images
+        load_images(self.cluster, self._api, {"gpu": [images.inference, images.gpu_plugin],
+                                              "cpu": [images.gateway, images.inference, images.postgres, images.redis]},
+                    self.progress)
         wait_gpus(self._api, GPUS_PER_NODE, self.progress)
         self._deploy()
         self.target = self._make_target(time.monotonic() - started)
