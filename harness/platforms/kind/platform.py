@@ -178,7 +178,7 @@ class KindPlatform(Platform):
             extra={"platform": "kind", "cluster": self.cluster.name, "kubeconfig": str(self.cluster.kubeconfig),
                    "namespace": manifests.NAMESPACE, "defects": self.app_defects + self.manifest_defects,
                    "manifest_defects": self.manifest_defects, "startup_s": round(startup_s, 1),
-                   "components": {"gateway": self.base_url}},
+                   "components": {"gateway": self.base_url}, "probe_image": self.images.inference if self.images else ""},
         )
 
     def stop(self) -> None:
