@@ -11,6 +11,7 @@ the ledger (``<state_dir>/kind-undo.jsonl``), so a killed run is cleaned up by t
 from __future__ import annotations
 
 import atexit
+from concurrent.futures import ThreadPoolExecutor
 import sys
 import time
 from collections.abc import Callable
@@ -94,10 +95,12 @@ class KindPlatform(Platform):
         if daemon.started_by_us and not self.keep_cluster:
             atexit.register(self._exit_cleanup)
         ensure_host_dir(self.ledger, Path("/lib/modules"))
-        client = docker_client(timeout=600)
-        self.node_image = ensure_node_image(client, self.progress)
+        # the node image (Go builds, CPU) and the refsys images (apt + wheels, network) build side by side
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            node_image = pool.submit(ensure_node_image, docker_client(timeout=900), self.progress)
+            refsys_images = pool.submit(build_refsys_images, docker_client(timeout=900), self.progress)
+            self.node_image, self.images = node_image.result(), refsys_images.result()
         kind = kind_cli() or ensure_offline_binaries(self.progress, ("kind",)) / "kind"
-        self.images = build_refsys_images(client, self.progress)
         self.cluster = ensure_cluster(self.cluster_name, kind, self.node_image, self.state_dir, self.ledger, self.progress)
         if self.cluster.created_by_us and not self.keep_cluster:
             atexit.register(self._exit_cleanup)
