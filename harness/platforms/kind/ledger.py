@@ -48,9 +48,14 @@ class Ledger:
 
     def _append(self, line: dict[str, Any]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        with open(self.path, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.write(json.dumps(line, sort_keys=True) + "\n")
+            prefix = b""
+            if fh.seek(0, os.SEEK_END) > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    prefix = b"\n"  # a crash tore the last line: never glue a new line onto it
+            fh.write(prefix + json.dumps(line, sort_keys=True).encode() + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
 
