@@ -26,6 +26,7 @@ from harness.errors import PlatformError, UsageError
 from harness.platforms.base import Identity, Platform, Target
 from harness.platforms.kind import manifests
 from harness.platforms.kind.cache import versions
+from harness.platforms.kind.faults import kill_pod, rollout_restart, set_gpu_health
 from harness.platforms.kind.cluster import Cluster, delete_cluster, ensure_cluster
 from harness.platforms.kind.host import docker_client, ensure_daemon, ensure_host_dir
 from harness.platforms.kind.images import RefsysImages, build_refsys_images
@@ -197,6 +198,23 @@ class KindPlatform(Platform):
         if self.cluster is not None and self.cluster.created_by_us:
             delete_cluster(self.cluster, self.ledger)
         self.ledger.undo_pending(frozenset({"gpu_health", "dockerd", "host_dir"}))
+
+    # -- faults -----------------------------------------------------------------------------
+    def kill(self, component: str) -> None:
+        kill_pod(self._require_api(), component)
+
+    def restart(self, component: str) -> None:
+        rollout_restart(self._require_api(), component)
+
+    def set_gpu_health(self, node: str, *, healthy: bool) -> dict[str, Any]:
+        """GPU loss (``healthy=False``) on one GPU node, through the fake device plugin; ledgered."""
+        assert self.cluster is not None
+        return set_gpu_health(self._require_api(), self.cluster.kubeconfig, self.ledger, node, healthy=healthy)
+
+    def _require_api(self) -> Any:
+        if self._api is None:
+            raise PlatformError("the kind platform is not started")
+        return self._api
 
     # -- facts ----------------------------------------------------------------------------
     def environment(self) -> dict[str, Any]:
