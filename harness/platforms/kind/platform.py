@@ -116,6 +116,17 @@ class KindPlatform(Platform):
         self.target = self._make_target(time.monotonic() - started)
         return self.target
 
+    def redeploy(self, defects: list[str] | None = None, env: dict[str, str] | None = None) -> Target:
+        """A fresh reference system in the running cluster, with other defects/settings (tests, game days)."""
+        if self.cluster is None:
+            raise PlatformError("the kind platform is not started")
+        self.app_defects, self.manifest_defects = split_defects(list(defects or []))
+        self.env = dict(env if env is not None else self.env)
+        started = time.monotonic()
+        self._deploy()
+        self.target = self._make_target(time.monotonic() - started)
+        return self.target
+
     def _install_addons(self) -> None:
         assert self.node_image is not None and self.images is not None
         docs: list[dict[str, Any]] = []
