@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
@@ -36,6 +36,9 @@ class Status(str, Enum):
     SKIPPED = "skipped"
     NOT_APPLICABLE = "not_applicable"
     WAIVED = "waived"
+    # the probe ran but its evidence cannot decide (every deciding answer was 429/503, a timeout):
+    # never a pass, never a failure; the run's verdict is inconclusive while one blocks
+    INCONCLUSIVE = "inconclusive"
 
 
 class Severity(str, Enum):

@@ -304,7 +304,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = "\n".join(
                 f"{c.status.value.upper()} {c.id} ({c.severity.value}): {c.message or c.title}" for c in failing
             )
-        elif report.passed and recorded and all(c.status in (Status.SKIPPED, Status.NOT_APPLICABLE) for c in recorded):
+        elif report.passed and recorded and all(c.status in (Status.SKIPPED, Status.NOT_APPLICABLE, Status.INCONCLUSIVE)
+                                                for c in recorded):
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, recorded[0].message or "not applicable")
     if report.failed and not recorded and _is_suite_test(item):

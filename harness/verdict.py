@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from harness.exitcodes import ExitCode
 from harness.model import Check, RunResult, Severity, Status, Verdict
 
-RAN_STATUSES = {Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED}
+RAN_STATUSES = {Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED, Status.INCONCLUSIVE}
 
 VERDICT_EXIT = {
     Verdict.READY: ExitCode.READY,
@@ -48,6 +48,10 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
         reasons = [f"{c.id} {c.status.value} ({c.severity.value}): {c.message or c.title}" for c in blocking]
         return Judgement(Verdict.NOT_READY, reasons, blocking)
     inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
+    # a check that could not decide (throttled, no evidence) blocks "ready" like a failure would, but
+    # proves nothing: the run is inconclusive, never ready on its evidence, never not ready either
+    inconclusive += [f"{c.id} inconclusive ({c.severity.value}): {c.message or c.title}" for c in checks
+                     if c.status == Status.INCONCLUSIVE and c.severity >= threshold]
     if inconclusive:
         return Judgement(Verdict.INCONCLUSIVE, inconclusive)
     return Judgement(Verdict.READY, [f"every check of severity >= {threshold.value} passed"])

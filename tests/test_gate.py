@@ -45,6 +45,12 @@ def check(status: Status, severity: Severity = Severity.MEDIUM, id: str = "s.c.o
         (run_with(check(Status.PASS), inconclusive="generator CPU saturated"), ExitCode.INCONCLUSIVE),
         (run_with(check(Status.FAIL, Severity.HIGH), inconclusive="lag"), ExitCode.NOT_READY),
         (run_with(check(Status.WAIVED, Severity.CRITICAL)), ExitCode.READY),
+        # a throttled check decides nothing: never ready on it, never not ready either
+        (run_with(check(Status.PASS), check(Status.INCONCLUSIVE, Severity.HIGH, "s.c.two")), ExitCode.INCONCLUSIVE),
+        (run_with(check(Status.INCONCLUSIVE, Severity.HIGH)), ExitCode.INCONCLUSIVE),
+        (run_with(check(Status.INCONCLUSIVE, Severity.HIGH), check(Status.FAIL, Severity.HIGH, "s.c.two")),
+         ExitCode.NOT_READY),
+        (run_with(check(Status.PASS), check(Status.INCONCLUSIVE, Severity.LOW, "s.c.two")), ExitCode.READY),
     ],
 )
 def test_gate_exit_codes(tmp_path, capsys, run, expected):

@@ -12,7 +12,8 @@ from markupsafe import Markup
 from harness.model import Check, RunResult, Status, SuiteResult
 from harness.report.svg import Band, line_chart
 
-STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIPPED, Status.NOT_APPLICABLE]
+STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
+                Status.NOT_APPLICABLE]
 
 
 def _round_floats(value: Any) -> Any:

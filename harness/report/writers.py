@@ -54,7 +54,7 @@ class JUnitReporter:
                 tests=str(len(suite.checks)),
                 failures=str(counts["fail"]),
                 errors=str(counts["error"]),
-                skipped=str(counts["skipped"] + counts["not_applicable"] + counts["waived"]),
+                skipped=str(counts["skipped"] + counts["not_applicable"] + counts["waived"] + counts["inconclusive"]),
                 time=f"{suite.duration_s:.3f}",
             )
             for check in suite.checks:
@@ -67,7 +67,7 @@ class JUnitReporter:
                     ET.SubElement(case, "failure", message=detail, type=check.severity.value).text = _evidence_text(check)
                 elif check.status == Status.ERROR:
                     ET.SubElement(case, "error", message=detail).text = _evidence_text(check)
-                elif check.status in (Status.SKIPPED, Status.NOT_APPLICABLE, Status.WAIVED):
+                elif check.status in (Status.SKIPPED, Status.NOT_APPLICABLE, Status.WAIVED, Status.INCONCLUSIVE):
                     ET.SubElement(case, "skipped", message=f"{check.status.value}: {detail}")
         path = folder / JUNIT_XML
         ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

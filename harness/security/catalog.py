@@ -40,6 +40,10 @@ class Rule:
     def error(self, message: str, **kwargs: object) -> Outcome:
         return self.outcome(Status.ERROR, message, **kwargs)  # type: ignore[arg-type]
 
+    def inconclusive(self, reason: str, **kwargs: object) -> Outcome:
+        """The probe ran but its answers cannot decide (throttled): neither a pass nor a finding."""
+        return self.outcome(Status.INCONCLUSIVE, reason, **kwargs)  # type: ignore[arg-type]
+
 
 @dataclass
 class Outcome:
