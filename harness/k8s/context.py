@@ -14,7 +14,7 @@ from harness.platforms.base import Target
 
 @dataclass
 class Verdict:
-    status: str  # pass | fail | error | not_applicable
+    status: str  # pass | fail | inconclusive (evidence cannot decide) | error (the check itself broke) | not_applicable
     message: str
     measured: dict[str, Any] = field(default_factory=dict)
     notes: str | None = None

@@ -65,7 +65,7 @@ def pdb_effective(ctx: ClusterContext, app: str, *, recover_timeout_s: float = 1
     policy = k8s.PolicyV1Api(ctx.api)
     pods = _running_pods(core, ctx.namespace, app)
     if len(pods) < 2:
-        return Verdict("error", f"only {len(pods)} running {app} pod(s): a disruption budget cannot be exercised",
+        return Verdict("inconclusive", f"only {len(pods)} running {app} pod(s): a disruption budget cannot be exercised",
                        {"pods": [p.metadata.name for p in pods]})
     labels = pods[0].metadata.labels or {}
     pdbs = [p for p in policy.list_namespaced_pod_disruption_budget(ctx.namespace).items if _selects(p, labels)]
@@ -87,7 +87,7 @@ def pdb_effective(ctx: ClusterContext, app: str, *, recover_timeout_s: float = 1
     before = {"current_healthy": pdb.status.current_healthy, "desired_healthy": pdb.status.desired_healthy,
               "disruptions_allowed": pdb.status.disruptions_allowed, "expected_pods": pdb.status.expected_pods}
     if (pdb.status.disruptions_allowed or 0) < 1:
-        return Verdict("error", f"PDB {pdb.metadata.name} allows no disruption even with every pod healthy "
+        return Verdict("inconclusive", f"PDB {pdb.metadata.name} allows no disruption even with every pod healthy "
                                 "(nothing can be drained); cannot exercise it", {"pdb": pdb.metadata.name, **spec, **before})
     first = _evict(core, pods[0].metadata.name, ctx.namespace, dry_run=False)
     second = _evict(core, pods[1].metadata.name, ctx.namespace, dry_run=False)
@@ -97,7 +97,7 @@ def pdb_effective(ctx: ClusterContext, app: str, *, recover_timeout_s: float = 1
                 "second_eviction": {"pod": pods[1].metadata.name, "status": second[0], "detail": second[1]},
                 "recovered": recovered}
     if first[0] != 201:
-        return Verdict("error", f"the first eviction was refused ({first[0]}): cannot tell whether the budget works",
+        return Verdict("inconclusive", f"the first eviction was refused ({first[0]}): cannot tell whether the budget works",
                        measured)
     if second[0] == 429:
         return Verdict("pass", f"PDB {pdb.metadata.name} ({'minAvailable ' + spec['min_available'] if spec['min_available'] else 'maxUnavailable ' + str(spec['max_unavailable'])}) "
