@@ -1,7 +1,7 @@
 """Where the kind platform keeps what it builds, and the keys that say when to rebuild.
 
 Everything lives under ``$HARNESS_CACHE_DIR`` (default ``~/.cache/harness``) in ``kind/``:
-Go binaries per version set, the node root filesystem, wheels for the refsys images, logs.
+Go binaries (stamped with their versions), the node root filesystem, wheels for the refsys images, logs.
 Docker images are keyed by a content hash in their tag, so an unchanged tree never rebuilds.
 """
 
@@ -38,12 +38,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def versions_key() -> str:
-    """Hash of the version pins (comments ignored): names the Go binaries folder."""
-    lines = [ln.strip() for ln in VERSIONS_FILE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()[:12]
-
-
 def content_key(paths: Iterable[Path], *extra: str) -> str:
     """sha256 over files (relative names + bytes, folders recursively, caches skipped) and strings."""
     digest = hashlib.sha256()
@@ -60,5 +54,5 @@ def content_key(paths: Iterable[Path], *extra: str) -> str:
 
 
 def binaries_dir() -> Path:
-    """Folder of the Go binaries for the pinned versions (``bin-<versions key>``)."""
-    return kind_cache() / f"bin-{versions_key()}"
+    """Folder of the built binaries; each component's ``.stamp-<component>`` holds the version it was built at."""
+    return kind_cache() / "bin"

@@ -16,7 +16,7 @@ from docker.errors import DockerException
 
 from harness.platforms.kind import nodeimage
 from harness.platforms.kind.host import WRAPPER_RUNTIME, docker_client, missing_capabilities, probe_daemon
-from harness.platforms.kind.toolchain import go_binary, kind_cli, missing_offline_binaries
+from harness.platforms.kind.toolchain import go_binary, kind_cli, stale_components
 
 KIND = "--platform kind"
 
@@ -63,12 +63,12 @@ def kind_facts() -> list[KindFact]:
         built = docker_has(ref)
         facts.append(KindFact("kind node image", True, f"offline build: {ref} ({'built' if built else 'not built yet'}; "
                               f"{nodeimage.pinned_kindest()} cannot be pulled here); CNI kube-router"))
-        missing_bins = missing_offline_binaries()
+        missing_bins = stale_components()
         go = go_binary()
         facts.append(KindFact("offline build: Go", go is not None or not missing_bins, go or "not found",
                               hint="install Go >= 1.24 (/usr/local/go)"))
         facts.append(KindFact("offline build: binaries", True, "all built (cache)" if not missing_bins else
-                              f"to build from the Go module proxy (~15-20 min): {', '.join(missing_bins)}"))
+                              f"to build from the Go module proxy (~15-20 min on 2 cores): {', '.join(missing_bins)}"))
         debootstrap = shutil.which("debootstrap")
         facts.append(KindFact("offline build: debootstrap", built or debootstrap is not None, debootstrap or "not found",
                               hint="apt-get install debootstrap"))

@@ -20,7 +20,7 @@ import docker
 from docker.errors import BuildError, DockerException, ImageNotFound
 
 from harness.errors import PlatformError
-from harness.platforms.kind.cache import BUILD_DIR, REPO_ROOT, content_key, kind_cache
+from harness.platforms.kind.cache import BUILD_DIR, REPO_ROOT, content_key, kind_cache, versions
 from harness.platforms.kind.toolchain import Progress, go_binary, go_work_dir, run_logged
 
 REFSYS = REPO_ROOT / "fixtures" / "refsys"
@@ -53,7 +53,7 @@ def _has(client: docker.DockerClient, ref: str) -> bool:
 
 def debian_base(client: docker.DockerClient, progress: Progress) -> str:
     """debian:bookworm-slim (local or pulled), else a debootstrapped one built into the cache."""
-    key = content_key([BUILD_DIR / "versions.env", BUILD_DIR / "debian-base.sh"])
+    key = content_key([BUILD_DIR / "debian-base.sh"], versions()["DEBIAN_SUITE"])
     built = f"harness-kind/debian:bookworm-{key}"
     if _has(client, built):
         return built

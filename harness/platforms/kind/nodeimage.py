@@ -57,8 +57,9 @@ def offline_ref(missing: list[str]) -> str:
 
 
 def rootfs_tarball(missing: list[str]) -> tuple[str, str]:
-    key = content_key([BUILD_DIR / "versions.env", BUILD_DIR / "node-rootfs.sh", BUILD_DIR / "runc-capfix.sh"],
-                      json.dumps(missing))
+    pins = versions()  # the root filesystem depends on the Debian suite and kind's base files only
+    key = content_key([BUILD_DIR / "node-rootfs.sh", BUILD_DIR / "runc-capfix.sh"], json.dumps(missing),
+                      pins["DEBIAN_SUITE"], pins["KIND_VERSION"])
     return str(kind_cache() / f"node-rootfs-{key}.tar"), key
 
 

@@ -17,9 +17,17 @@ from pathlib import Path
 from harness.errors import PlatformError
 from harness.platforms.kind.cache import BUILD_DIR, binaries_dir, kind_cache, versions
 
-OFFLINE_COMPONENTS = ("kind", "pause", "kubernetes", "etcd", "coredns", "kube-router")
-OFFLINE_BINARIES = ("kind", "pause", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
-                    "kubelet", "kubeadm", "kubectl", "etcd", "coredns", "kube-router")
+# component -> (binaries it makes, the versions.env pin it is built at); mirrors build/go-binaries.sh
+COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "kind": (("kind",), "KIND_VERSION"),
+    "pause": (("pause",), "KUBERNETES_VERSION"),
+    "kubernetes": (("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "kubelet", "kubeadm",
+                    "kubectl"), "KUBERNETES_VERSION"),
+    "etcd": (("etcd",), "ETCD_VERSION"),
+    "coredns": (("coredns",), "COREDNS_VERSION"),
+    "kube-router": (("kube-router",), "KUBE_ROUTER_VERSION"),
+}
+OFFLINE_COMPONENTS = tuple(COMPONENTS)
 GO = "/usr/local/go/bin/go"
 LOW_DISK_BYTES = 20 * 2**30
 
@@ -35,16 +43,24 @@ def go_work_dir() -> Path:
 
 
 def kind_cli() -> Path | None:
-    """kind on PATH (a user's install) or the one built into the cache."""
+    """kind on PATH (a user's install) or the one built into the cache at the pinned version."""
     found = shutil.which("kind")
     if found:
         return Path(found)
-    built = binaries_dir() / "kind"
-    return built if built.exists() else None
+    return binaries_dir() / "kind" if not stale_components(("kind",)) else None
 
 
-def missing_offline_binaries() -> list[str]:
-    return [name for name in OFFLINE_BINARIES if not (binaries_dir() / name).exists()]
+def stale_components(components: tuple[str, ...] = OFFLINE_COMPONENTS) -> list[str]:
+    """Components not yet built at their pinned version (binary missing or stamp different)."""
+    pins, folder = versions(), binaries_dir()
+    stale = []
+    for name in components:
+        binaries, pin = COMPONENTS[name]
+        stamp = folder / f".stamp-{name}"
+        built = stamp.exists() and stamp.read_text().strip() == pins[pin]
+        if not built or not all((folder / b).exists() for b in binaries):
+            stale.append(name)
+    return stale
 
 
 def run_logged(args: list[str], log_path: Path, what: str, progress: Progress, env: dict[str, str] | None = None) -> None:
@@ -61,7 +77,7 @@ def run_logged(args: list[str], log_path: Path, what: str, progress: Progress, e
 def ensure_offline_binaries(progress: Progress, components: tuple[str, ...] = OFFLINE_COMPONENTS) -> Path:
     """Build whatever of ``components`` is missing in the cache; returns the binaries folder."""
     out = binaries_dir()
-    if not missing_offline_binaries():
+    if not stale_components(components):
         return out
     go = go_binary()
     if go is None:
