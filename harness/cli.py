@@ -52,6 +52,8 @@ def run(
     identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
     load_set: Annotated[Optional[list[str]], typer.Option("--load-set", help="load profile override KEY=VALUE, e.g. stages.0.rate=50 (repeatable)")] = None,
     pytest_arg: Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")] = None,
+    kind_cluster: Annotated[Optional[str], typer.Option("--kind-cluster", help="kind: cluster name (created or reused)")] = None,
+    keep_cluster: Annotated[bool, typer.Option("--keep-cluster", help="kind: leave a cluster this run created")] = False,
 ) -> None:
     """Run suites through pytest and write reports/<run-id>/ (exit code = verdict)."""
     from harness.plugins import resolve_suites
@@ -63,6 +65,7 @@ def run(
         "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
         "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
         "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
+        "kind_cluster": kind_cluster, "keep_cluster": keep_cluster or None,
     }
     config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
     ensure_urls_allowed([config.target_url, config.openapi_url], config.allow_hosts)
@@ -81,6 +84,10 @@ def run(
     args += [item for override in load_set or [] for item in ("--load-set", override)]
     args += pytest_arg or []
     os.environ.setdefault("HARNESS_TRIGGER", "cli")
+    if kind_cluster:  # the pytest plugin reads these through the configuration's environment layer
+        os.environ["HARNESS_KIND_CLUSTER"] = kind_cluster
+    if keep_cluster:
+        os.environ["HARNESS_KEEP_CLUSTER"] = "true"
     raise typer.Exit(_launch_pytest(args))
 
 
