@@ -20,11 +20,28 @@ def kind_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("kind-state")
 
 
+def _unavailable() -> str | None:
+    """Why this machine cannot run a kind cluster for the tests (None: it can)."""
+    import os
+    import shutil
+
+    from harness.platforms.kind.host import probe_daemon
+
+    if os.environ.get("HARNESS_SKIP_KIND"):
+        return "HARNESS_SKIP_KIND is set"
+    if probe_daemon() is None and not (shutil.which("dockerd") and os.geteuid() == 0):
+        return "no docker daemon, and none can be started (needs dockerd and root): bash .ci/setup as root"
+    return None
+
+
 @pytest.fixture(scope="session")
 def kind_platform(kind_state: Path):
     from harness.platforms.kind.ledger import Ledger
     from harness.platforms.kind.platform import KindPlatform, stderr_progress
 
+    reason = _unavailable()
+    if reason:
+        pytest.skip(reason)
     platform = KindPlatform(cluster_name=CLUSTER, keep_cluster=True, state_dir=kind_state, progress=stderr_progress,
                             startup_timeout_s=600)
     try:
