@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the Go binaries of an offline kind cluster from the Go module proxy into $1 (one folder
-# per version set): kind CLI, Kubernetes (kubeadm kubelet kubectl kube-apiserver
-# kube-controller-manager kube-scheduler kube-proxy), etcd, coredns, kube-router, and the
-# pause binary (C, static). A binary already in the folder is not rebuilt. Go's module and
-# build caches live under $2 and may be deleted once this script has finished.
+# Builds the Go binaries of an offline kind cluster from the Go module proxy into $1: kind CLI,
+# Kubernetes (kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler
+# kube-proxy), etcd, coredns, kube-router, and the pause binary (C, static). Each component writes
+# a stamp (.stamp-<component> = its version) after it is built; a component whose stamp matches the
+# pinned version is not rebuilt, so changing one pin rebuilds one component. Go's module and build
+# caches live under $2 and may be deleted once this script has finished.
 #
 # Why by hand: `go install k8s.io/kubernetes/cmd/...` fails (the module's replace lines point
 # at staging folders its zip lacks), and etcd's main module has relative replaces too; see
@@ -23,16 +24,21 @@ export GOTOOLCHAIN=local GOPATH="$work/gopath"
 PATH=/usr/local/go/bin:$PATH
 log() { echo "go-binaries: $(date +%T) $*"; }
 have() { for b in "$@"; do [ -x "$out/$b" ] || return 1; done; }
+# current COMPONENT VERSION: the component's stamp says it was built at that version
+current() { [ "$(cat "$out/.stamp-$1" 2>/dev/null)" = "$2" ]; }
+stamp() { echo "$2" >"$out/.stamp-$1"; }
 
 build_kind() {
-  have kind && return
+  current kind "$KIND_VERSION" && have kind && return
   log "kind $KIND_VERSION"
   GOBIN="$out" go install -trimpath -ldflags='-s -w' "sigs.k8s.io/kind@$KIND_VERSION"
+  stamp kind "$KIND_VERSION"
 }
 
 build_kubernetes() {
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl)
-  have "${bins[@]}" && return
+  current kubernetes "$KUBERNETES_VERSION" && have "${bins[@]}" && return
+  current kubernetes "$KUBERNETES_VERSION" || (cd "$out" && rm -f "${bins[@]}")
   log "kubernetes $KUBERNETES_VERSION"
   local v=$KUBERNETES_VERSION minor=${KUBERNETES_VERSION#v1.}
   go mod download -json "k8s.io/kubernetes@$v" >/dev/null
@@ -58,10 +64,11 @@ build_kubernetes() {
   GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
   cd - >/dev/null
   rm -rf "$src"
+  stamp kubernetes "$KUBERNETES_VERSION"
 }
 
 build_etcd() {
-  have etcd && return
+  current etcd "$ETCD_VERSION" && have etcd && return
   log "etcd $ETCD_VERSION"
   local mod="$work/etcd-mod"
   rm -rf "$mod" && mkdir -p "$mod" && cd "$mod"
@@ -69,29 +76,34 @@ build_etcd() {
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null
   go build -trimpath -ldflags='-s -w' -o "$out/etcd" go.etcd.io/etcd/server/v3
   cd - >/dev/null
+  rm -rf "$mod"
+  stamp etcd "$ETCD_VERSION"
 }
 
 build_coredns() {
-  have coredns && return
+  current coredns "$COREDNS_VERSION" && have coredns && return
   log "coredns $COREDNS_VERSION"
   GOBIN="$out" go install -trimpath -ldflags='-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
+  stamp coredns "$COREDNS_VERSION"
 }
 
 build_kube_router() {
-  have kube-router && return
+  current kube-router "$KUBE_ROUTER_VERSION" && have kube-router && return
   log "kube-router $KUBE_ROUTER_VERSION"
   GOBIN="$out" go install -trimpath -ldflags='-s -w' \
     "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  stamp kube-router "$KUBE_ROUTER_VERSION"
 }
 
 build_pause() {
-  have pause && return
+  current pause "$KUBERNETES_VERSION" && have pause && return
   log "pause (from the kubernetes module's build/pause/linux/pause.c)"
   go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" >/dev/null
   gcc -Os -static -o "$out/pause" \
     "$GOMODCACHE/k8s.io/kubernetes@$KUBERNETES_VERSION/build/pause/linux/pause.c" \
     -DVERSION="$KUBERNETES_VERSION"
   strip "$out/pause" || true
+  stamp pause "$KUBERNETES_VERSION"
 }
 
 for c in "${components[@]}"; do
