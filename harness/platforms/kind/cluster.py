@@ -111,14 +111,14 @@ def ensure_cluster(name: str, kind: Path, image: NodeImage, state_dir: Path, led
     port = free_port()
     config_path = state_dir / f"kind-{name}.yaml"
     config_path.write_text(yaml.safe_dump(kind_config(name, image, port), sort_keys=False))
-    entry = ledger.record("kind_cluster", f"kind cluster {name!r}", name=name, kind=str(kind))
+    entry = ledger.record("kind_cluster", f"kind cluster {name!r}", name=name, kind_cli=str(kind))
     progress(f"creating kind cluster {name!r}: 1 control plane + 3 workers (2 GPU) from {image.describe()}")
     started = time.monotonic()
     result = subprocess.run([str(kind), "create", "cluster", "--name", name, "--config", str(config_path),
                              "--kubeconfig", str(kubeconfig), "--retain=false"],
                             capture_output=True, text=True, timeout=timeout_s)
     if result.returncode != 0:
-        _delete_cluster({"name": name, "kind": str(kind)})
+        _delete_cluster({"name": name, "kind_cli": str(kind)})
         ledger.done(entry)
         raise PlatformError(f"kind create cluster failed: {result.stderr.strip()[-800:]}")
     progress(f"cluster {name!r} created in {time.monotonic() - started:.0f} s")
@@ -133,7 +133,7 @@ def delete_cluster(cluster: Cluster, ledger: Ledger) -> None:
 
 
 def _delete_cluster(data: dict[str, Any]) -> bool:
-    kind = Path(data["kind"])
+    kind = Path(data["kind_cli"])
     if not kind.exists() or data["name"] not in existing_clusters(kind):
         return False
     _kind(kind, "delete", "cluster", "--name", data["name"], timeout=300)

@@ -6,7 +6,7 @@ are registered explicitly by the module that makes the change (``register_undoer
 ``harness up`` or ``harness down`` can undo what a killed run left behind, newest first:
 
 * ``dockerd``        {pid, create_time}       a docker daemon we started: stopped
-* ``kind_cluster``   {name, kind}             a cluster we created: ``kind delete cluster``
+* ``kind_cluster``   {name, kind_cli}         a cluster we created: ``kind delete cluster``
 * ``namespace``      {name, kubeconfig}       a namespace we applied into a cluster we did not create
 * ``gpu_health``     {node, kubeconfig, ...}  devices the fake GPU plugin reports unhealthy: healed
 * ``host_dir``       {path}                   a folder we created on the host (e.g. /lib/modules): removed if empty

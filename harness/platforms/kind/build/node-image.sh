@@ -20,7 +20,6 @@ import_base() {
   log "docker import $base"
   docker import \
     --change 'ENV container=docker' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
     "$rootfs_tar" "$base" >/dev/null
 }
