@@ -49,9 +49,11 @@ def load_addon(name: str, **values: str) -> list[dict[str, Any]]:
 
 
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init and app containers of a workload's pod template."""
     if doc["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
         return []
-    return list(doc["spec"]["template"]["spec"].get("containers", []))
+    pod = doc["spec"]["template"]["spec"]
+    return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
 def _set_env(container: dict[str, Any], name: str, value: str) -> None:

@@ -106,11 +106,11 @@ class KindPlatform(Platform):
         if self.cluster.created_by_us and not self.keep_cluster:
             atexit.register(self._exit_cleanup)
         self._api = manifests.api_client(self.cluster.kubeconfig)
-        self._install_addons()
-        images = self.images
+        images = self.images  # loaded before anything refers to them (no pull attempts, no back-off)
         load_images(self.cluster, self._api, {"gpu": [images.inference, images.gpu_plugin],
                                               "cpu": [images.gateway, images.inference, images.postgres, images.redis]},
                     self.progress)
+        self._install_addons()
         wait_gpus(self._api, GPUS_PER_NODE, self.progress)
         self._deploy()
         self.target = self._make_target(time.monotonic() - started)
