@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import tarfile
 from dataclasses import dataclass
@@ -113,15 +114,21 @@ def ensure_node_image(client: docker.DockerClient, progress: Progress) -> NodeIm
 
 
 def _build_offline(ref: str, missing: list[str], progress: Progress) -> None:
-    binaries = ensure_offline_binaries(progress)
+    """Go binaries (CPU-bound) and the Debian root filesystem (network/disk-bound) side by side, then assemble."""
     kind_src = kind_module_dir(progress)
     tarball, key = rootfs_tarball(missing)
     work = kind_cache() / f"node-work-{key}"
     log = kind_cache() / "node-image.log"
-    if not os.path.exists(tarball):
-        run_logged(["bash", str(BUILD_DIR / "node-rootfs.sh"), str(kind_src), str(work), tarball, json.dumps(missing)],
-                   log, "building the node root filesystem from Debian packages (debootstrap, ~2-8 min)", progress)
-    run_logged(["bash", str(BUILD_DIR / "node-image.sh"), str(binaries), tarball, str(work), ref],
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        binaries = pool.submit(ensure_offline_binaries, progress)
+        if not os.path.exists(tarball):
+            rootfs = pool.submit(run_logged, ["bash", str(BUILD_DIR / "node-rootfs.sh"), str(kind_src), str(work),
+                                              tarball, json.dumps(missing)], kind_cache() / "node-rootfs.log",
+                                 "building the node root filesystem from Debian packages (debootstrap, ~2-8 min)",
+                                 progress)
+            rootfs.result()
+        folder = binaries.result()
+    run_logged(["bash", str(BUILD_DIR / "node-image.sh"), str(folder), tarball, str(work), ref],
                log, f"assembling node image {ref} (control-plane images into the node's containerd)", progress)
 
 
