@@ -6,6 +6,7 @@ used a harness fixture, so installing the harness never litters unrelated test s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import time
@@ -248,9 +249,11 @@ def harness_platform(
     spec = _suite_spec_for(Path(str(request.node.path)).resolve())
     name = spec.name if spec else _slug(Path(str(request.node.path)).name)
     env = dict(spec.platform_env) if spec else {}
+    capture = request.config.pluginmanager.getplugin("capturemanager")
     try:
         platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs" / name, env=env)
-        target = platform.__enter__()
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            target = platform.__enter__()  # start-up progress (kind: builds, rollouts) reaches the terminal
     except HarnessError as exc:
         harness_run.result.error = f"platform failed to start: {exc}"
         pytest.exit(harness_run.result.error, returncode=int(exc.exit_code))
