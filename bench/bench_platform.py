@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import cgroups
+from harness.faults import cgroups
 from harness.platforms.local.platform import LocalPlatform
 from harness.safety import ensure_allowed
 

@@ -98,7 +98,7 @@ def _launch_pytest(args: list[str]) -> int:
     return int(pytest.main(args))
 
 
-def _load_report(path: Path) -> tuple[RunResult, Path]:
+def load_report(path: Path) -> tuple[RunResult, Path]:
     file = path / "readiness.json" if path.is_dir() else path
     if not file.is_file():
         raise UsageError(f"no report at {file}; pass a readiness.json or a run folder such as reports/latest")
@@ -110,37 +110,11 @@ def _load_report(path: Path) -> tuple[RunResult, Path]:
 
 
 @app.command()
-def gate(
-    report: Annotated[Path, typer.Argument(help="readiness.json or a run folder (e.g. reports/latest)")],
-    policy: Annotated[Optional[Path], typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
-) -> None:
-    """Judge a report against a policy; the exit code is the CI gate's answer."""
-    from harness.policy import load_policy
-    from harness.verdict import judge
-
-    policy_model = load_policy(policy)
-    run_result, file = _load_report(report)
-    judgement = judge(run_result, policy_model.severity_threshold)
-    colour = {0: "green", 1: "red", 2: "yellow", 6: "yellow"}.get(int(judgement.exit_code), "white")
-    console.print(f"[bold {colour}]{judgement.verdict.value.replace('_', ' ').upper()}[/] "
-                  f"(exit {int(judgement.exit_code)}) · {file} · blocking severity ≥ {policy_model.severity_threshold.value}")
-    if judgement.blocking:
-        table = Table("check", "severity", "status", "why", show_lines=False)
-        for check in judgement.blocking:
-            table.add_row(check.id, check.severity.value, check.status.value, check.message or check.title)
-        console.print(table)
-    else:
-        for reason in judgement.reasons:
-            console.print(f"  {reason}")
-    raise typer.Exit(int(judgement.exit_code))
-
-
-@app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
     """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
     from harness.report.writers import HtmlReporter, JUnitReporter
 
-    run_result, file = _load_report(run_dir)
+    run_result, file = load_report(run_dir)
     for reporter in (HtmlReporter(), JUnitReporter()):
         console.print(f"wrote {reporter.write(run_result, file.parent)}")
 
@@ -160,27 +134,32 @@ def doctor(
                       "" if item.present else item.disables, "" if item.present else item.hint)
     console.print(table)
     if cleanup:
-        from harness.undo import undo_pending
+        from harness.faults.undo import undo_pending
+        from harness.platforms import undo_kinds
 
-        undone = undo_pending(Path(os.environ.get("HARNESS_STATE_DIR", ".harness")))
+        undone = undo_pending(Path(os.environ.get("HARNESS_STATE_DIR", ".harness")), undo_kinds())
         console.print(f"cleanup: undid {len(undone)} leftover fault(s)" + "".join(f"\n  {u}" for u in undone))
     console.print(f"{missing} missing" if missing else "everything present")
 
 
 @app.command()
 def schema(
+    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers or baseline")] = "readiness",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
-    check: Annotated[bool, typer.Option(help="exit 1 if the exported schema differs from the code")] = False,
+    check: Annotated[bool, typer.Option(help="exit 1 if an exported schema in harness/schema/ differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json."""
-    from harness.schema import SCHEMA_FILE, current_schema, exported_schema, render
+    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file or a baseline."""
+    from harness.schema import DOCUMENTS, EXPORTED, current_schema, exported_schema, render, schema_file
 
-    current = current_schema()
+    if document not in DOCUMENTS:
+        raise UsageError(f"unknown schema {document!r}; allowed: {', '.join(DOCUMENTS)}")
     if check:
-        same = exported_schema() == current
-        console.print(f"{SCHEMA_FILE}: {'up to date' if same else 'OUT OF DATE: run harness schema -o ' + str(SCHEMA_FILE)}")
-        raise typer.Exit(0 if same else 1)
-    text = render(current)
+        stale = [name for name in EXPORTED if exported_schema(name) != current_schema(name)]
+        for name in EXPORTED:
+            state = "OUT OF DATE: run harness schema " + name + " -o " + str(schema_file(name)) if name in stale else "up to date"
+            console.print(f"{schema_file(name)}: {state}")
+        raise typer.Exit(1 if stale else 0)
+    text = render(current_schema(document))
     if output:
         output.write_text(text)
         console.print(f"wrote {output}")
@@ -207,6 +186,13 @@ def _register_platform_commands() -> None:
     register(app)
 
 
+def _register_gate_commands() -> None:
+    from harness.gate.commands import register
+
+    register(app)
+
+
+_register_gate_commands()
 _register_platform_commands()
 
 

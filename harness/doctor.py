@@ -67,7 +67,7 @@ def _free_port() -> tuple[bool, str]:
 
 def _cgroups() -> tuple[bool, str]:
     """The same test the platform uses before it applies a limit (v2, or v1 cpu+memory hierarchies)."""
-    from harness import cgroups
+    from harness.faults import cgroups
 
     reason = cgroups.availability()
     if reason is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
@@ -183,6 +183,24 @@ class LoadSecond(_Model):
     p99_ms: float | None = None
 
 
+class Metric(_Model):
+    """One number a suite measured, named for baselines: ``load.smoke.list_analyses.p95_ms``.
+
+    ``low``/``high`` bound the value at ``confidence`` from the run's own samples (an order-statistic
+    interval for a percentile, a Wilson interval for a rate; see ``harness/stats.py``), so a gate can
+    tell a change from sampling noise. A single measurement (time to recover) has no bounds.
+    """
+
+    name: str = Field(pattern=CHECK_ID_PATTERN, description="dotted: suite.profile-or-experiment.subject.stat")
+    value: float | None
+    unit: str  # ms, s, ratio, req/s
+    samples: int = 0
+    low: float | None = None
+    high: float | None = None
+    confidence: float | None = None
+    higher_is_worse: bool = True
+
+
 class FaultInjection(_Model):
     """One fault applied during the run (chaos timeline, shaded on charts)."""
 
@@ -201,6 +219,7 @@ class SuiteResult(_Model):
     checks: list[Check] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     timeseries: list[LoadSecond] = Field(default_factory=list)
+    metrics: list[Metric] = Field(default_factory=list)  # named numbers for baselines (p95 per operation …)
     inconclusive: str | None = None  # reason, when the suite could not reach a verdict
     artifacts: list[str] = Field(default_factory=list)
 
@@ -261,6 +280,20 @@ class ClaimResult(_Model):
     reason: str = ""  # why inconclusive/untested, or what refuted it
 
 
+class GateSummary(_Model):
+    """What the gate policy said when the run finished (no baseline): readiness level and blocking reasons."""
+
+    policy: str = "default"  # the policy file, or "default"
+    levels: list[str] = Field(default_factory=list)  # the policy's levels, lowest first
+    level: str | None = None  # the highest level reached (every lower one reached too)
+    next_level: str | None = None
+    missing: list[str] = Field(default_factory=list)  # what the next level still needs, one line each
+    required_level: str | None = None
+    blocking: list[str] = Field(default_factory=list)  # one line per blocking reason
+    waived: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
 class RunResult(_Model):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -279,12 +312,16 @@ class RunResult(_Model):
     aborted_reason: str | None = None
     error: str | None = None  # the harness itself failed (platform start, internal error)
     severity_threshold: Severity = Severity.MEDIUM
+    gate: GateSummary | None = None  # set when the run finishes, from the run's policy
 
     def all_checks(self) -> list[Check]:
         return [check for suite in self.suites for check in suite.checks]
 
     def all_findings(self) -> list[Finding]:
         return [finding for suite in self.suites for finding in suite.findings]
+
+    def all_metrics(self) -> list[Metric]:
+        return [metric for suite in self.suites for metric in suite.metrics]
 
     def suite(self, name: str) -> SuiteResult:
         """The suite result of that name, created on first use."""

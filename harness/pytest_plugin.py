@@ -38,7 +38,7 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
                       "help": "allow traffic to this non-loopback host (repeatable)"}),
     ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
     ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
-    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (severity threshold)"}),
+    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (rules, levels, waivers; docs/gate.md)"}),
     ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
     ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
     ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),

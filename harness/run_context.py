@@ -25,7 +25,8 @@ from harness.model import (
     utcnow,
 )
 from harness.report import new_run_id, prepare_run_folder, update_latest, write_reports
-from harness.verdict import Judgement, apply_verdict
+from harness.gate.evaluate import GateResult, apply_gate
+from harness.gate.policy import Policy, load_policy
 
 REPORTED_PACKAGES = ["pytest", "locust", "schemathesis", "chaostoolkit-lib", "httpx", "pydantic", "hypothesis"]
 
@@ -108,8 +109,14 @@ class RunContext:
         self.result.environment.extra.update({k: v for k, v in facts.items() if v is not None})
 
     # -- finishing ------------------------------------------------------------------
-    def finish(self, *, aborted_reason: str | None = None, extra_reporters: list | None = None) -> Judgement:
-        """Stamp end times, judge, write every report, move ``latest``. Safe to call once."""
+    def policy(self) -> Policy:
+        """The run's gate policy (validated when the run started), else the configured severity threshold."""
+        if self.config.policy:
+            return load_policy(self.config.policy)
+        return Policy(severity_threshold=self.config.severity_threshold)
+
+    def finish(self, *, aborted_reason: str | None = None, extra_reporters: list | None = None) -> GateResult:
+        """Stamp end times, judge by the run's policy, write every report, move ``latest``. Safe to call once."""
         now = utcnow()
         self.result.finished_at = now
         for suite in self.result.suites:
@@ -117,7 +124,7 @@ class RunContext:
         if aborted_reason:
             self.result.aborted_reason = aborted_reason
         self.result.environment_fingerprint = self.result.environment.fingerprint()
-        judgement = apply_verdict(self.result, self.config.severity_threshold)
+        judgement = apply_gate(self.result, self.policy(), str(self.config.policy or "default"))
         write_reports(self.result, self.run_dir, extra_reporters)
         update_latest(self.report_dir, self.run_dir)
         return judgement

@@ -1,4 +1,8 @@
-"""From checks to one verdict and its exit code (shared by the pytest plugin and the gate)."""
+"""From checks to one verdict and its exit code: the base every gate judgement starts from.
+
+``harness.gate.evaluate`` adds rules, waivers, levels and baselines on top; this module decides what
+no policy can change (aborted, harness error, nothing ran) and the severity-threshold view of checks.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ class Judgement:
 def judge(run: RunResult, threshold: Severity) -> Judgement:
     """Aborted > harness error > nothing ran > blocking failure > inconclusive > ready.
 
+    When no check ran because a suite could not decide (every check skipped, e.g. an unhealthy load
+    generator), the answer is inconclusive (6), not "nothing ran" (5).
+
     A blocking failure outranks an inconclusive suite: one proven defect is enough to say
     "not ready", whatever another suite could not decide.
     """
@@ -41,13 +48,15 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
     if run.error:
         return Judgement(Verdict.ERROR, [run.error])
     checks = run.all_checks()
+    inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
     if not any(check.status in RAN_STATUSES for check in checks):
+        if inconclusive:  # checks were skipped because the suite could not decide, e.g. an unhealthy generator
+            return Judgement(Verdict.INCONCLUSIVE, inconclusive)
         return Judgement(Verdict.NOTHING_RAN, ["no check ran (all skipped, not applicable, or none recorded)"])
     blocking = [c for c in checks if c.is_failure and c.severity >= threshold]
     if blocking:
         reasons = [f"{c.id} {c.status.value} ({c.severity.value}): {c.message or c.title}" for c in blocking]
         return Judgement(Verdict.NOT_READY, reasons, blocking)
-    inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
     # a check that could not decide (throttled, no evidence) blocks "ready" like a failure would, but
     # proves nothing: the run is inconclusive, never ready on its evidence, never not ready either
     inconclusive += [f"{c.id} inconclusive ({c.severity.value}): {c.message or c.title}" for c in checks
@@ -55,12 +64,3 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
     if inconclusive:
         return Judgement(Verdict.INCONCLUSIVE, inconclusive)
     return Judgement(Verdict.READY, [f"every check of severity >= {threshold.value} passed"])
-
-
-def apply_verdict(run: RunResult, threshold: Severity) -> Judgement:
-    """Judge and store the verdict and exit code on the run."""
-    judgement = judge(run, threshold)
-    run.verdict = judgement.verdict
-    run.exit_code = int(judgement.exit_code)
-    run.severity_threshold = threshold
-    return judgement

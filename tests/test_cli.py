@@ -39,7 +39,8 @@ def test_doctor_lists_components_and_what_missing_ones_disable():
 
 
 def test_doctor_judges_cgroups_as_the_platform_does(monkeypatch):
-    from harness import cgroups, doctor
+    from harness import doctor
+    from harness.faults import cgroups
 
     found = {f.name: f for f in doctor.diagnose()}["cgroups"]
     assert found.present == (cgroups.availability() is None)  # v1-only machines count (this one is)

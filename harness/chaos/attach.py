@@ -18,11 +18,12 @@ from typing import Any
 import httpx
 
 from harness.errors import PlatformError
-from harness.platforms.local import procs
+from harness.faults import procs
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
 from harness.platforms.local.platform import DEFAULT_GPUS
 from harness.platforms.local.state import PlatformState, default_state_dir, read_state
-from harness.undo import FAULT_KINDS, UndoLog, change_gpu_count, undo_pending
 
 
 class AttachedLocalPlatform:
@@ -38,14 +39,14 @@ class AttachedLocalPlatform:
                                 "`harness up` (or set HARNESS_STATE_DIR to its state dir)")
         self.state: PlatformState = state
         self.target = state.target
-        self.undo = UndoLog(self.state_dir)
+        self.undo = UndoLog(self.state_dir, local_undo_kinds())
         self._active_link_faults: dict[str, str] = {}
         self._paused: dict[str, str] = {}
         self._gpus_changed = False
         self._gpu_undo_id: str | None = None
         # a previous chaos run against this system that was killed left its faults in the shared log:
         # undo them (never the system's own processes, which `harness up` owns)
-        self.cleaned_up = undo_pending(self.state_dir, kinds=FAULT_KINDS)
+        self.cleaned_up = self.undo.undo_pending(faults_only=True)
 
     @property
     def backend(self) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 from harness.load import LoadProfile, LoadRun
 from harness.load.profile import parse_profile
 from harness.load.result import LoadResult
-from harness.platforms.local import procs
-from harness.undo import UndoLog
+from harness.faults import procs
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 
 IDENTITIES = ["role:user", "role:admin"]
 
@@ -58,7 +59,7 @@ class TrackedLoadRun(LoadRun):
 
     def __init__(self, *args: Any, state_dir: Path | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._undo = UndoLog(state_dir) if state_dir is not None else None
+        self._undo = UndoLog(state_dir, local_undo_kinds()) if state_dir is not None else None
         self._pending: list[tuple[str, subprocess.Popen[bytes]]] = []  # (undo id, worker)
 
     def spawn_worker(self, index: int) -> subprocess.Popen[bytes]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from harness.chaos.slo import Window
 from harness.chaos.spec import HarnessExtension
-from harness.model import Evidence, FaultInjection, LoadSecond, Severity, Status
+from harness.model import Evidence, FaultInjection, LoadSecond, Metric, Severity, Status
 
 MIN_OPENINGS_TO_JUDGE_JITTER = 4
 MAX_PHASE_UNCERTAINTY_S = 0.3  # phases timed less precisely than this (slow scrapes) are not judged; ~0.13 s idle
@@ -112,6 +112,18 @@ class ExperimentReport(BaseModel):
                     (f" -> {i.ended_at:%H:%M:%S.%f}"[:-3] if i.ended_at else " (not ended)") for i in self.injections]
         return Evidence(measured={**self.measured(), **extra}, artifacts=self.artifacts,
                         notes="; ".join(timeline)[:1500] or None)
+
+    def metrics(self) -> list[Metric]:
+        """Times to detect and recover as named numbers for baselines (``chaos.<experiment>.time_to_recover_s``).
+
+        One measurement each, at the per-second resolution of the SLO series: no sampling bounds.
+        """
+        if self.not_applicable or self.inconclusive:
+            return []
+        times = {"time_to_detect_s": self.time_to_detect_s, "time_to_recover_s": self.time_to_recover_s,
+                 "time_to_detect_system_s": self.time_to_detect_system_s}
+        return [Metric(name=f"chaos.{self.name}.{key}", value=value, unit="s", samples=1)
+                for key, value in times.items() if value is not None]
 
     def checks(self) -> list[dict[str, Any]]:
         """Keyword arguments for ``record_check``, one dict per check."""

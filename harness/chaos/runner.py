@@ -21,7 +21,7 @@ from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
 
-from harness import cgroups
+from harness.faults import cgroups
 from harness.chaos.analysis import complete_report
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport

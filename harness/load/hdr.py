@@ -9,7 +9,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from hdrh.histogram import HdrHistogram
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from harness.stats import order_statistic_ranks
 
 LOWEST_US = 1
 HIGHEST_US = 600_000_000  # 10 minutes
@@ -91,10 +93,16 @@ class LatencyStats(BaseModel):
     p99_ms: float | None = None
     p999_ms: float | None = None
     max_ms: float | None = None
+    min_ms: float | None = None
+    # percentile name -> (low, high) at stats.CONFIDENCE, for whole-run totals only (see ``percentile_bounds``)
+    bounds_ms: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, histogram: HdrHistogram, *, mean: bool = True) -> LatencyStats:
-        """Percentiles in one pass over the buckets; ``mean`` costs another full pass (skip it per second)."""
+    def of(cls, histogram: HdrHistogram, *, mean: bool = True, bounds: bool = False) -> LatencyStats:
+        """Percentiles in one pass over the buckets; ``mean`` costs another full pass (skip it per second).
+
+        ``bounds`` adds each percentile's confidence interval (a few more passes: totals only).
+        """
         count = histogram.get_total_count()
         if count == 0:
             return cls()
@@ -104,9 +112,25 @@ class LatencyStats(BaseModel):
             count=count,
             mean_ms=histogram.get_mean_value() / 1000 if mean else None,
             max_ms=histogram.get_max_value() / 1000,
+            min_ms=histogram.get_min_value() / 1000,
+            bounds_ms={name: percentile_bounds(histogram, p / 100) for name, p in PERCENTILES.items()} if bounds else {},
             **values,
         )
 
     def metric(self, name: str) -> float | None:
         """``p95`` → ``p95_ms``."""
         return getattr(self, f"{name}_ms", None)
+
+
+def percentile_bounds(histogram: HdrHistogram, q: float) -> tuple[float, float]:
+    """The q-quantile's order-statistic confidence interval in ms, read off the histogram.
+
+    When the run has too few samples for a bound at ``stats.CONFIDENCE`` (a p95's upper bound needs
+    104 samples), the sample's extreme stands in: the maximum bounds the p95 of 30 samples with only
+    1 - 0.95^30 = 79 % confidence, which the gate's comparison rule accounts for (docs/gate.md).
+    """
+    count = histogram.get_total_count()
+    low_rank, high_rank = order_statistic_ranks(count, q)
+    low = histogram.get_value_at_percentile(100.0 * low_rank / count) if low_rank else histogram.get_min_value()
+    high = histogram.get_value_at_percentile(100.0 * high_rank / count) if high_rank else histogram.get_max_value()
+    return low / 1000, high / 1000

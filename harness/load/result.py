@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from harness.load.hdr import LatencyStats
 from harness.load.profile import LoadProfile, Thresholds
-from harness.model import Check, Evidence, LoadSecond, Severity, Status
+from harness.model import Check, Evidence, LoadSecond, Metric, Severity, Status
+from harness.stats import CONFIDENCE, wilson_interval
 
 ALL = "all"
 
@@ -181,6 +182,30 @@ class LoadResult(BaseModel):
         checks += [self._trend_check(t, suite) for t in self.trends]
         checks.append(self._generator_check(suite))
         return checks
+
+    def to_metrics(self, suite: str = "load") -> list[Metric]:
+        """Named numbers per label for baselines (``load.smoke.list_analyses.p95_ms``), with their bounds.
+
+        None when the generator was unhealthy: its numbers may describe the generator, not the target.
+        """
+        if self.inconclusive:
+            return []
+        out = []
+        for label in sorted(self.labels, key=lambda name: (name != ALL, name)):
+            totals, base = self.labels[label], f"{suite}.{self.profile}.{label}"
+            latency = totals.latency
+            for name in ("p50", "p95", "p99"):
+                low, high = latency.bounds_ms.get(name, (None, None))
+                out.append(Metric(name=f"{base}.{name}_ms", value=latency.metric(name), unit="ms",
+                                  samples=latency.count, low=low, high=high,
+                                  confidence=CONFIDENCE if latency.bounds_ms else None))
+            interval = wilson_interval(totals.errors, totals.requests)
+            out.append(Metric(name=f"{base}.error_rate", value=totals.measure("max_error_rate", self.duration_s),
+                              unit="ratio", samples=totals.requests, low=interval[0] if interval else None,
+                              high=interval[1] if interval else None, confidence=CONFIDENCE if interval else None))
+            out.append(Metric(name=f"{base}.rate", value=totals.measure("min_rate", self.duration_s), unit="req/s",
+                              samples=totals.requests, higher_is_worse=False))
+        return out
 
     def _status(self, passed: bool) -> Status:
         if self.inconclusive:

@@ -364,13 +364,13 @@ def _merge_labels(summaries: list[dict], scheduled_rate) -> dict[str, LabelTotal
         service = hdr.merge([p["service"] for p in parts])
         counts = [sum(p[key] for p in parts) for key in ("requests", "errors", "dropped")]
         out[name] = LabelTotals(requests=counts[0], errors=counts[1], dropped=counts[2],
-                                scheduled_rate=scheduled_rate(name), latency=hdr.LatencyStats.of(latency),
+                                scheduled_rate=scheduled_rate(name), latency=hdr.LatencyStats.of(latency, bounds=True),
                                 service=hdr.LatencyStats.of(service))
         all_latency.add(latency)
         all_service.add(service)
         sums = [a + b for a, b in zip(sums, counts)]
     out[ALL] = LabelTotals(requests=sums[0], errors=sums[1], dropped=sums[2], scheduled_rate=scheduled_rate(ALL),
-                           latency=hdr.LatencyStats.of(all_latency), service=hdr.LatencyStats.of(all_service))
+                           latency=hdr.LatencyStats.of(all_latency, bounds=True), service=hdr.LatencyStats.of(all_service))
     return out
 
 

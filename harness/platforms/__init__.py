@@ -1,37 +1,22 @@
-"""Platforms start (or attach to) the system under test; ``make_platform`` picks one from config."""
+"""Platforms start (or attach to) the system under test; ``make_platform`` picks one from config.
+
+``base`` holds the contracts (``Platform``, ``Target``, ``Identity``); each platform lives in a
+module or package of its own beside it (``external``, ``local/``) and is imported only when
+chosen. A platform that applies faults registers its undo kinds in ``undo_kinds()`` below, so
+``harness doctor --cleanup`` can undo what any of them left behind.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-import yaml
-
 from harness.config import HarnessConfig, PlatformName
-from harness.errors import PlatformError, UsageError
-from harness.platforms.base import ExternalPlatform, Identity, Platform, Target
+from harness.errors import PlatformError
+from harness.faults.undo import UndoKinds
+from harness.platforms.base import Identity, Platform, Target
 
-
-def load_identities(path: Path) -> dict[str, Identity]:
-    """Read test identities for an external target: a YAML/JSON mapping name → fields.
-
-    Example::
-
-        acme_user: {username: alice@example.test, password: "...", tenant: acme, role: user}
-    """
-    if not path.is_file():
-        raise UsageError(f"identities file {path} not found")
-    try:
-        data = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text()) or {}
-    except (ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot parse identities ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: identities are a mapping of name -> {{username, password, tenant, role}}")
-    try:
-        return {name: Identity(name=name, **fields) for name, fields in data.items()}
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: bad identity ({str(exc).splitlines()[0]}); each needs username, password, tenant, role") from None
+__all__ = ["Identity", "Platform", "Target", "make_platform", "undo_kinds"]
 
 
 def make_platform(
@@ -39,22 +24,12 @@ def make_platform(
 ) -> Platform:
     """The platform the configuration asks for, not yet started (``env``: extra refsys environment)."""
     if config.platform == PlatformName.EXTERNAL or config.target_url:
-        if not config.target_url:
-            raise UsageError("platform external needs --target-url (the base URL of the running system)")
-        identities = load_identities(config.identities_file) if config.identities_file else {}
-        base = config.target_url.rstrip("/")
-        target = Target(
-            base_url=base,
-            openapi_url=config.openapi_url or f"{base}/openapi.json",
-            metrics_url=f"{base}/metrics",
-            identities=identities,
-        )
-        return ExternalPlatform(target)
+        from harness.platforms.external import external_platform
+
+        return external_platform(config)
     if config.platform == PlatformName.LOCAL:
-        try:
-            from harness.platforms.local.platform import LocalPlatform
-        except ImportError as exc:  # pragma: no cover - only while the local platform is missing
-            raise PlatformError(f"the local platform is not available: {exc}") from None
+        from harness.platforms.local.platform import LocalPlatform
+
         return LocalPlatform(
             backend=config.backend,
             redis=config.redis,
@@ -79,3 +54,11 @@ def make_platform(
         f"platform {config.platform.value!r} is not available in this version; use --platform local, "
         "or --target-url URL for a system you run yourself"
     )
+
+
+def undo_kinds() -> UndoKinds:
+    """Every undo kind of every platform in this version (a new platform merges its own here)."""
+    from harness.platforms.kind.ledger import kind_undo_kinds
+    from harness.platforms.local.faults import local_undo_kinds
+
+    return local_undo_kinds().merged(kind_undo_kinds())

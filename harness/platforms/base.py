@@ -87,18 +87,3 @@ class Platform(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-class ExternalPlatform(Platform):
-    """A system someone else runs: just URLs and identities, no faults."""
-
-    name = "external"
-
-    def __init__(self, target: Target) -> None:
-        self._target = target
-
-    def start(self) -> Target:
-        return self._target
-
-    def stop(self) -> None:
-        return None

@@ -89,7 +89,7 @@ def render_html(run: RunResult) -> str:
             totals[key] += value
     context: dict[str, Any] = {
         "run": run,
-        "reasons": judge(run, run.severity_threshold).reasons,
+        "reasons": (run.gate.blocking if run.gate else []) or judge(run, run.severity_threshold).reasons,
         "totals": totals,
         "suites": [(suite, _sorted_checks(suite)) for suite in run.suites],
         "findings": sorted(run.all_findings(), key=lambda f: (-f.severity.rank, f.check_id)),

@@ -1,4 +1,9 @@
-"""The exported, versioned JSON Schema of ``readiness.json`` (``RunResult``)."""
+"""The exported JSON Schemas: ``readiness.json`` (``RunResult``, versioned) and the files users write.
+
+``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files (point
+an editor's YAML language server at them); ``baseline`` the stored baselines. A test keeps every
+exported file equal to what the code produces.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,40 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from harness.model import SCHEMA_VERSION, RunResult
 
-SCHEMA_FILE = Path(__file__).with_name("readiness.schema.json")
+SCHEMA_DIR = Path(__file__).parent
+SCHEMA_FILE = SCHEMA_DIR / "readiness.schema.json"
 
 
-def current_schema() -> dict[str, Any]:
-    """The schema the code produces now, stamped with its version."""
-    schema = RunResult.model_json_schema(mode="serialization")
+def _documents() -> dict[str, type[BaseModel]]:
+    from harness.gate.baseline import Baseline
+    from harness.gate.policy import Policy
+    from harness.gate.waivers import WaiverFile
+
+    return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline}
+
+
+DOCUMENTS = ("readiness", "policy", "waivers", "baseline")
+EXPORTED = ("readiness", "policy", "waivers")  # files kept in harness/schema/
+
+
+def schema_file(document: str) -> Path:
+    return SCHEMA_DIR / f"{document}.schema.json"
+
+
+def current_schema(document: str = "readiness") -> dict[str, Any]:
+    """The schema the code produces now; readiness.json's is stamped with its version."""
+    model = _documents()[document]
+    schema = model.model_json_schema(mode="serialization" if document == "readiness" else "validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"urn:readiness-harness:readiness:{SCHEMA_VERSION}"
-    schema["x-schema-version"] = SCHEMA_VERSION
+    if document == "readiness":
+        schema["$id"] = f"urn:readiness-harness:readiness:{SCHEMA_VERSION}"
+        schema["x-schema-version"] = SCHEMA_VERSION
+    else:
+        schema["$id"] = f"urn:readiness-harness:{document}"
     return schema
 
 
@@ -24,5 +52,5 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-def exported_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text())
+def exported_schema(document: str = "readiness") -> dict[str, Any]:
+    return json.loads(schema_file(document).read_text())

@@ -28,6 +28,7 @@ def test_experiment(experiment_path: Path, harness_config: Any, harness_platform
         harness_run.add_fault(injection)
     suite = harness_run.suite("chaos")
     suite.artifacts.extend(report.artifacts)
+    suite.metrics.extend(report.metrics())
     if report.load_start_epoch is not None:  # background load on the suite's clock, for the shaded timeline
         offset = report.load_start_epoch - suite.started_at.timestamp()
         suite.timeseries.extend(row.model_copy(update={"t": row.t + offset}) for row in report.timeseries)

@@ -35,6 +35,7 @@ def record_result(result: LoadResult, record_check: Any, harness_run: Any) -> No
         record_check(**{field: getattr(check, field) for field in RECORDED_FIELDS})
     suite = harness_run.suite("load")
     suite.timeseries.extend(result.timeseries)
+    suite.metrics.extend(result.to_metrics(suite="load"))
     suite.artifacts.extend(result.artifacts)
     if result.inconclusive:
         suite.inconclusive = f"load generator unhealthy: {result.inconclusive}"

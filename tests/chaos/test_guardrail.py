@@ -23,7 +23,8 @@ from harness.chaos.guardrail import Guardrail
 from harness.chaos.spec import HarnessExtension
 from harness.exitcodes import ExitCode
 from harness.model import LoadSecond, RunResult, Status
-from harness.undo import UndoLog
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 from tests.conftest import REPO
 
 GUARDRAIL_SUITE = Path(__file__).with_name("guardrail_suite.py")
@@ -106,4 +107,4 @@ def test_guardrails_abort_with_rollbacks_and_the_run_exits_2(tmp_path: Path) -> 
         assert journal["duration"] < 40, "stopped in the middle of the method's long pause"
     forgot = checks["chaos.forgets_a_rollback.rollback"]
     assert forgot.status is Status.FAIL and "link:latency_ms on gateway-1->inference-cpu" in forgot.message
-    assert UndoLog(state_dir).pending() == [], "no fault or process left behind"
+    assert UndoLog(state_dir, local_undo_kinds()).pending() == [], "no fault or process left behind"

@@ -13,7 +13,8 @@ import pytest
 
 from harness.exitcodes import ExitCode
 from harness.model import RunResult
-from harness.undo import UndoLog
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -35,4 +36,4 @@ def test_sigint_during_an_experiment_aborts_the_run_and_leaves_nothing(tmp_path:
     assert code == ExitCode.ABORTED, output
     run = RunResult.model_validate_json((reports / "latest" / "readiness.json").read_text())
     assert run.aborted_reason and "interrupted" in run.aborted_reason, run.aborted_reason
-    assert UndoLog(state_dir).pending() == [], "no fault or process left behind"
+    assert UndoLog(state_dir, local_undo_kinds()).pending() == [], "no fault or process left behind"

@@ -23,8 +23,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import cgroups
-from harness.undo import UNDO_FILE, UndoLog, undo_pending
+from harness.faults import cgroups
+from harness.faults.undo import UNDO_FILE, UndoLog, undo_pending
+from harness.platforms.local.faults import local_undo_kinds
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 10
@@ -109,7 +110,7 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
             survivors = [p for p in processes_of(child.pid) if p.pid != child.pid]
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=10)
-            pending_at_kill |= {entry.kind for entry in UndoLog(state_dir).pending()}
+            pending_at_kill |= {entry.kind for entry in UndoLog(state_dir, local_undo_kinds()).pending()}
             recorded, cgroup_dirs = components_from_undo_log(state_dir)
 
             # start the harness again, as a user would after a crash: `harness doctor --cleanup`
@@ -119,7 +120,7 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
                                    env={**os.environ, "HARNESS_STATE_DIR": str(state_dir), "COLUMNS": "200"})
             assert again.returncode == 0 and "cleanup: undid" in again.stdout, again.stdout + again.stderr
             assert "FAILED" not in again.stdout, again.stdout
-            assert UndoLog(state_dir).pending() == [], "every logged fault and process was undone"
+            assert UndoLog(state_dir, local_undo_kinds()).pending() == [], "every logged fault and process was undone"
             left = [pid for pid, ct in recorded if alive(pid, ct)]
             assert not left, f"round {round_no}: recorded processes still alive: {left}"
             deadline = time.monotonic() + 5
@@ -139,6 +140,6 @@ def test_sigkill_mid_experiment_leaves_nothing_behind(tmp_path: Path) -> None:
                     proc.kill()
                 except psutil.Error:
                     pass
-            undo_pending(state_dir)
+            undo_pending(state_dir, local_undo_kinds())
     expected = {"process", "proxy_fault", "sigstop", "gpu_count"} | ({"cgroup"} if cgroups.availability() is None else set())
     assert expected <= pending_at_kill, f"never pending at a kill: {expected - pending_at_kill}"

@@ -102,3 +102,12 @@ def test_every_activity_of_the_extension_has_a_hard_timeout(module: object) -> N
     exported = module.__all__  # type: ignore[attr-defined]
     unbounded = [name for name in exported if not getattr(getattr(module, name), "hard_timeout_s", None)]
     assert exported and not unbounded, f"activities without a hard timeout: {unbounded}"
+
+
+def test_times_to_detect_and_recover_become_metrics() -> None:
+    report = report_with([4.0])
+    report.time_to_detect_s, report.time_to_recover_s = 2.0, 7.0
+    assert [(m.name, m.value, m.unit) for m in report.metrics()] == [
+        ("chaos.gpu_loss.time_to_detect_s", 2.0, "s"), ("chaos.gpu_loss.time_to_recover_s", 7.0, "s")]
+    report.not_applicable = "no GPU tier"
+    assert report.metrics() == []

@@ -18,9 +18,10 @@ import pytest
 from harness.chaos.report import ExperimentReport
 from harness.chaos.spec import EXPERIMENT_DIR
 from harness.model import Status
-from harness.platforms.local.procs import same_process
+from harness.faults.procs import same_process
 from harness.platforms.local.state import read_state
-from harness.undo import FAULT_KINDS, UndoLog
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 from tests.conftest import REPO
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
@@ -57,7 +58,7 @@ def test_standalone_chaos_run_measures_like_the_suite_or_says_what_to_run(tmp_pa
         assert report.windows and report.windows[0].requests > 0, "the background load ran"
         assert report.time_to_detect_system_s is not None, report.system_signals
         assert "harness: PASS chaos.pause.hypothesis" in hang.stdout + hang.stderr
-        assert [e for e in UndoLog(state_dir).pending() if e.kind in FAULT_KINDS] == [], "no fault left behind"
+        assert [e for e in UndoLog(state_dir, local_undo_kinds()).pending() if e.kind in local_undo_kinds().fault_names()] == [], "no fault left behind"
 
         kill, journal = chaos_run("gateway_replica_kill", tmp_path, env)
         output = kill.stdout + kill.stderr
@@ -69,4 +70,4 @@ def test_standalone_chaos_run_measures_like_the_suite_or_says_what_to_run(tmp_pa
     finally:
         down = subprocess.run([*HARNESS, "down"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert UndoLog(state_dir).pending() == []
+    assert UndoLog(state_dir, local_undo_kinds()).pending() == []

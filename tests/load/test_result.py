@@ -70,3 +70,16 @@ def test_trend_leaves_the_warm_up_out() -> None:
     assert flat.passed and flat.points == 30 and flat.slope_per_min == pytest.approx(0)
     leaking = [(t, v + 0.5 * t) for t, v in samples]  # +30 MB/min on top
     assert TrendResult.fit("rss.gw", "MB/min", leaking, limit=5, warmup_s=10).slope_per_min == pytest.approx(30)
+
+
+def test_metrics_name_each_label_and_carry_their_bounds() -> None:
+    run = result([]).model_copy(update={"labels": {"all": totals(120), "list_analyses": totals(300, requests=30)}})
+    run.labels["list_analyses"].latency.bounds_ms = {"p95": (250.0, 410.0)}
+    metrics = {m.name: m for m in run.to_metrics()}
+    assert list(metrics)[:5] == [f"load.smoke.all.{stat}" for stat in ("p50_ms", "p95_ms", "p99_ms", "error_rate", "rate")]
+    p95 = metrics["load.smoke.list_analyses.p95_ms"]
+    assert (p95.value, p95.samples, p95.low, p95.high) == (300, 30, 250.0, 410.0)
+    errors = metrics["load.smoke.list_analyses.error_rate"]
+    assert errors.value == 0 and errors.low == 0 and 0.1 < errors.high < 0.25  # 0 of 30: up to ~16 % at 99 %
+    assert metrics["load.smoke.all.rate"].higher_is_worse is False
+    assert result([], inconclusive="lag").to_metrics() == []  # an unhealthy generator's numbers are not the target's

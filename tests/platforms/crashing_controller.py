@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import cgroups
+from harness.faults import cgroups
 from harness.platforms.local.platform import LocalPlatform
 
 TINY = [sys.executable, str(Path(__file__).with_name("tiny_app.py"))]

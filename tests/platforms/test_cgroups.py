@@ -10,9 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import cgroups
+from harness.faults import cgroups
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor
-from harness.undo import UndoLog, undo_pending
+from harness.faults.undo import UndoLog, undo_pending
+from harness.platforms.local.faults import local_undo_kinds
 
 pytestmark = pytest.mark.skipif(cgroups.availability() is not None,
                                 reason=f"cgroups not usable here: {cgroups.availability()}")
@@ -25,7 +26,7 @@ HOG = [sys.executable, "-c",
 
 @pytest.fixture
 def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    sup = Supervisor(tmp_path / "logs", UndoLog(tmp_path))
+    sup = Supervisor(tmp_path / "logs", UndoLog(tmp_path, local_undo_kinds()))
     try:
         yield sup
     finally:
@@ -58,7 +59,7 @@ def test_cpu_limit_caps_usage_and_unlimit_restores_it(supervisor: Supervisor) ->
     supervisor.unlimit("burner")
     assert not any(d.exists() for d in cgroup_dirs), "unlimit removes the cgroup"
     assert not any("harness-burner" in line for line in cgroups.cgroup_of(state.pid)), "moved back to the parent"
-    assert [e.kind for e in UndoLog(supervisor.undo.state_dir).pending()] == ["process"], "the limit is closed in the log"
+    assert [e.kind for e in UndoLog(supervisor.undo.state_dir, local_undo_kinds()).pending()] == ["process"], "the limit is closed in the log"
 
 
 def test_memory_limit_gets_a_hog_oom_killed(supervisor: Supervisor) -> None:
@@ -78,7 +79,7 @@ def test_undo_pending_removes_a_limit_left_by_a_crashed_run(supervisor: Supervis
     dirs = list(supervisor.states["burner"].limit["dirs"])  # type: ignore[index]
     supervisor._popen.clear()  # forget everything, as a SIGKILLed controller would
     supervisor.states.clear()
-    undone = undo_pending(tmp_path)
+    undone = undo_pending(tmp_path, local_undo_kinds())
     assert any(line.startswith("cgroup:") for line in undone), undone
     assert any(line.startswith("process:") for line in undone), undone
     assert not any(Path(d).exists() for d in dirs)

@@ -12,7 +12,8 @@ import pytest
 
 from harness.errors import PlatformError, UsageError
 from harness.platforms.local.platform import LocalPlatform
-from harness.undo import UndoLog
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 
 from .conftest import TINY, port_is_free
 
@@ -69,7 +70,7 @@ def test_no_pending_undo_and_no_process_after_stop(tmp_path: Path) -> None:
     platform.stop()
     assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert all(port_is_free(port) for port in ports)
-    assert UndoLog(tmp_path).pending() == []
+    assert UndoLog(tmp_path, local_undo_kinds()).pending() == []
     assert not (tmp_path / "platform.json").exists()
 
 
@@ -86,7 +87,7 @@ def test_startup_timeout_names_the_component_and_shows_its_log_tail(tmp_path: Pa
     message = str(excinfo.value)
     assert "gateway-1" in message and "cannot reach database at db.invalid" in message
     assert time.monotonic() - start < 40  # gives up at its timeout, not at the 60 s the process sleeps
-    assert UndoLog(tmp_path).pending() == [], "a failed start must stop what it started"
+    assert UndoLog(tmp_path, local_undo_kinds()).pending() == [], "a failed start must stop what it started"
     assert platform.supervisor.states and not any(platform.supervisor.alive(n) for n in platform.supervisor.states)
 
 

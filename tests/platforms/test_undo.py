@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import get_args
 
 import httpx
 import psutil
@@ -18,7 +17,8 @@ import pytest
 from harness.errors import PlatformError
 from harness.platforms.local.control import platform_down
 from harness.platforms.local.platform import DEFAULT_GPUS, LocalPlatform
-from harness.undo import FAULT_KINDS, UNDO_ORDER, UNDOERS, Kind, UndoLog, undo_pending
+from harness.faults.undo import UndoKind, UndoLog, undo_pending
+from harness.platforms.local.faults import local_undo_kinds
 
 from .conftest import TINY, port_is_free
 
@@ -48,7 +48,7 @@ def start_and_kill_controller(tmp_path: Path) -> dict:
         controller.send_signal(signal.SIGKILL)
         controller.wait(5)
         if not report.exists():
-            undo_pending(state_dir)
+            undo_pending(state_dir, local_undo_kinds())
     return facts
 
 
@@ -62,17 +62,17 @@ def test_undo_pending_after_sigkill_leaves_nothing(tmp_path: Path) -> None:
         start = time.perf_counter()
         httpx.get(f"http://127.0.0.1:{facts['link_port']}/healthz", timeout=3)
         assert time.perf_counter() - start >= 0.2
-        assert len(UndoLog(state_dir).pending()) >= 9
+        assert len(UndoLog(state_dir, local_undo_kinds()).pending()) >= 9
     finally:
-        undone = undo_pending(state_dir)
+        undone = undo_pending(state_dir, local_undo_kinds())
     kinds = {line.split(":")[0] for line in undone}
     assert {"proxy_fault", "sigstop", "process"} <= kinds, undone
     leftovers = [name for name, pid in facts["pids"].items() if running(pid)]
     assert leftovers == [], f"orphans left: {leftovers}"
     assert [p for p in facts["ports"] if not port_is_free(p)] == [], "a port is still listening"
     assert not any(Path(d).exists() for d in facts["cgroup_dirs"]), "a cgroup limit is left"
-    assert UndoLog(state_dir).pending() == []
-    assert undo_pending(state_dir) == [], "undo is idempotent"
+    assert UndoLog(state_dir, local_undo_kinds()).pending() == []
+    assert undo_pending(state_dir, local_undo_kinds()) == [], "undo is idempotent"
 
 
 def test_next_platform_start_cleans_up_a_crashed_run(tmp_path: Path) -> None:
@@ -98,13 +98,13 @@ def test_down_from_another_process_stops_everything(tmp_path: Path) -> None:
 def test_a_reused_pid_is_never_killed(tmp_path: Path) -> None:
     bystander = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
-        log = UndoLog(tmp_path)
+        log = UndoLog(tmp_path, local_undo_kinds())
         entry = log.record("process", "a process of an old run whose pid was reused", name="old")
         real_start = psutil.Process(bystander.pid).create_time()
         log.update(entry, pid=bystander.pid, create_time=real_start - 3600)  # same pid, different process
         stop = log.record("sigstop", "old pause", pid=bystander.pid, create_time=real_start - 3600)
         os.kill(bystander.pid, signal.SIGSTOP)
-        undone = undo_pending(tmp_path)
+        undone = undo_pending(tmp_path, local_undo_kinds())
         assert undone == []
         assert psutil.Process(bystander.pid).status() == psutil.STATUS_STOPPED, "not ours: not continued either"
         assert bystander.poll() is None, "a process that merely reuses the pid must survive"
@@ -115,12 +115,12 @@ def test_a_reused_pid_is_never_killed(tmp_path: Path) -> None:
 
 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
-    log = UndoLog(tmp_path)
+    log = UndoLog(tmp_path, local_undo_kinds())
     log.record("proxy_fault", "fault on a gone edge", control_url="http://127.0.0.1:9", link="x")
     with open(log.path, "a") as fh:
         fh.write('{"op": "apply", "id": "tor')  # the crash hit mid-write
     assert [e.description for e in log.pending()] == ["fault on a gone edge"]
-    assert undo_pending(tmp_path) == []  # the edge is gone: nothing to undo, but the entry is closed
+    assert undo_pending(tmp_path, local_undo_kinds()) == []  # the edge is gone: nothing to undo, but the entry is closed
     assert log.pending() == []
 
 
@@ -138,14 +138,33 @@ def gone_entry(kind: str, tmp_path: Path) -> dict:
     }[kind]
 
 
-@pytest.mark.parametrize("kind", sorted(get_args(Kind)))
+@pytest.mark.parametrize("kind", local_undo_kinds().names())
 def test_every_kind_is_undone_in_order_and_a_gone_target_just_closes_its_entry(kind: str, tmp_path: Path) -> None:
-    assert set(UNDOERS) == set(UNDO_ORDER) == set(get_args(Kind)), "every kind has an undoer and a place in the order"
-    assert UNDO_ORDER[kind] < UNDO_ORDER["process"] or kind == "process", "faults are undone before processes stop"
-    log = UndoLog(tmp_path / "state")
+    kinds = local_undo_kinds()
+    assert kinds[kind].order < kinds["process"].order or kind == "process", "faults are undone before processes stop"
+    log = UndoLog(tmp_path / "state", kinds)
     log.record(kind, f"a {kind} whose target is gone", **gone_entry(kind, tmp_path))
-    assert undo_pending(tmp_path / "state") == [], "nothing was there to undo"
+    assert undo_pending(tmp_path / "state", kinds) == [], "nothing was there to undo"
     assert log.pending() == [], "but the entry is closed"
+
+
+def test_a_kind_nothing_could_undo_is_refused_before_the_fault(tmp_path: Path) -> None:
+    log = UndoLog(tmp_path, local_undo_kinds())
+    with pytest.raises(KeyError, match="unknown undo kind 'pod_delete'; known: cgroup, gpu_count"):
+        log.record("pod_delete", "a kind this log cannot undo")
+    assert not log.path.exists(), "nothing was written, so the caller never applies the fault"
+
+
+def test_an_entry_of_a_platform_not_known_here_stays_pending_and_is_reported(tmp_path: Path) -> None:
+    """Another platform's kinds (say a cluster's) in the same state dir: never dropped, never guessed."""
+    with_cluster = local_undo_kinds()
+    with_cluster.add(UndoKind("pod_delete", lambda data: True, order=5))
+    UndoLog(tmp_path, with_cluster).record("pod_delete", "pod refsys-gateway-0 deleted", pod="refsys-gateway-0")
+    local = UndoLog(tmp_path, local_undo_kinds())
+    undone = local.undo_pending()
+    assert len(undone) == 1 and undone[0].startswith("FAILED pod_delete: pod refsys-gateway-0 deleted: no undo")
+    assert [e.kind for e in local.pending()] == ["pod_delete"]
+    assert UndoLog(tmp_path, with_cluster).undo_pending() == ["pod_delete: pod refsys-gateway-0 deleted"]
 
 
 def test_a_single_process_entry_stops_only_that_process(tmp_path: Path) -> None:
@@ -157,10 +176,10 @@ def test_a_single_process_entry_stops_only_that_process(tmp_path: Path) -> None:
     try:
         assert leader.stdout is not None
         worker = int(leader.stdout.readline())
-        log = UndoLog(tmp_path)
+        log = UndoLog(tmp_path, local_undo_kinds())
         log.record("process", "a load worker", pid=worker, create_time=psutil.Process(worker).create_time(),
                    name="chaos-load-0", group=False)
-        assert undo_pending(tmp_path) == ["process: a load worker"]
+        assert undo_pending(tmp_path, local_undo_kinds()) == ["process: a load worker"]
         assert not running(worker) and running(leader.pid), "the worker is gone, its process group's leader is not"
     finally:
         os.killpg(leader.pid, signal.SIGKILL)
@@ -194,14 +213,14 @@ def test_gpu_loss_of_a_killed_run_is_undone_without_stopping_the_system(tmp_path
         chaos.kill()
         chaos.wait(5)
         assert gpu_count(platform) == 0
-        assert [e.kind for e in UndoLog(state_dir).pending()].count("gpu_count") == 1
-        undone = undo_pending(state_dir, kinds=FAULT_KINDS)  # what the next attach (or any start) runs first
+        assert [e.kind for e in UndoLog(state_dir, local_undo_kinds()).pending()].count("gpu_count") == 1
+        undone = undo_pending(state_dir, local_undo_kinds(), faults_only=True)  # what the next attach (or any start) runs first
         assert [u.split(":")[0] for u in undone] == ["gpu_count"], undone
         assert gpu_count(platform) == DEFAULT_GPUS, "every GPU is back"
         assert all(platform.supervisor.alive(name) for name in platform.components()), "the system kept running"
         with pytest.raises(PlatformError):  # a refused change: the entry was written before, so it is undone too
             platform.set_gpu_count(99)
-        assert [e.kind for e in UndoLog(state_dir).pending()].count("gpu_count") == 1
+        assert [e.kind for e in UndoLog(state_dir, local_undo_kinds()).pending()].count("gpu_count") == 1
     finally:
         platform.stop()
-    assert UndoLog(state_dir).pending() == []
+    assert UndoLog(state_dir, local_undo_kinds()).pending() == []

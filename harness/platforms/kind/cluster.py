@@ -126,7 +126,7 @@ def ensure_cluster(name: str, kind: Path, image: NodeImage, state_dir: Path, led
 
 
 def delete_cluster(cluster: Cluster, ledger: Ledger) -> None:
-    for entry in ledger.pending("kind_cluster"):
+    for entry in ledger.entries("kind_cluster"):
         if entry["data"].get("name") == cluster.name:
             _delete_cluster(entry["data"])
             ledger.done(entry["id"])

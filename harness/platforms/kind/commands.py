@@ -81,7 +81,7 @@ def status(state_dir: Path) -> dict[str, Any] | None:
     pods = k8s.CoreV1Api(api).list_namespaced_pod(NAMESPACE).items
     return {**record, "nodes": node_summary(api),
             "pods": {p.metadata.name: {"node": p.spec.node_name, "phase": p.status.phase} for p in pods},
-            "pending_changes": [e["description"] for e in Ledger(state_dir).pending()]}
+            "pending_changes": [e["description"] for e in Ledger(state_dir).entries()]}
 
 
 def down(state_dir: Path, *, keep_cluster: bool | None = None) -> list[str]:
@@ -102,5 +102,5 @@ def down(state_dir: Path, *, keep_cluster: bool | None = None) -> list[str]:
                 done.append(f"namespace {NAMESPACE} not deleted: {str(exc).splitlines()[0]}")
         (state_dir / STATE_FILE).unlink(missing_ok=True)
     kinds = frozenset({"gpu_health", "namespace"}) if keep else None
-    done += Ledger(state_dir).undo_pending(kinds)
+    done += Ledger(state_dir).undo_kinds(kinds)
     return done

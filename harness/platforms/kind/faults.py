@@ -55,7 +55,7 @@ def set_gpu_health(api: ApiClient, kubeconfig: Path, ledger: Ledger, node: str, 
         entry = ledger.record("gpu_health", f"GPUs of {node} reported unhealthy", node=node, kubeconfig=str(kubeconfig))
         return {"ledger_id": entry, **_plugin_call(api, pod, "POST", "health", {"healthy": False})}
     result = _plugin_call(api, pod, "POST", "health", {"healthy": True})
-    for entry in ledger.pending("gpu_health"):
+    for entry in ledger.entries("gpu_health"):
         if entry["data"].get("node") == node:
             ledger.done(entry["id"])
     return result

@@ -89,7 +89,7 @@ class KindPlatform(Platform):
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> Target:
         started = time.monotonic()
-        healed = self.ledger.undo_pending(frozenset({"gpu_health"}))
+        healed = self.ledger.undo_kinds(frozenset({"gpu_health"}))
         for line in healed:
             self.progress(f"healed a fault a previous run left: {line}")
         daemon = ensure_daemon(self.ledger)
@@ -208,7 +208,7 @@ class KindPlatform(Platform):
         """At process exit: delete what this process created (the cluster, then the daemon)."""
         if self.cluster is not None and self.cluster.created_by_us:
             delete_cluster(self.cluster, self.ledger)
-        self.ledger.undo_pending(frozenset({"gpu_health", "dockerd", "host_dir"}))
+        self.ledger.undo_kinds(frozenset({"gpu_health", "dockerd", "host_dir"}))
 
     # -- faults -----------------------------------------------------------------------------
     def kill(self, component: str) -> None:

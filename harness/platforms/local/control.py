@@ -9,10 +9,11 @@ from typing import Any
 
 import psutil
 
-from harness.platforms.local import procs
+from harness.faults import procs
+from harness.faults.undo import UndoLog
+from harness.platforms.local.faults import local_undo_kinds
 from harness.platforms.local.state import PlatformState, read_state, remove_state
 from harness.platforms.local.supervisor import ComponentSpec, probe
-from harness.undo import UndoLog, undo_pending
 
 STOP_ORDER = ["lb", "gateway-", "inference-cpu", "inference-gpu", "edge", "redis", "postgres"]
 
@@ -55,7 +56,7 @@ def platform_status(state_dir: Path) -> dict[str, Any] | None:
         "target": state.target.model_dump() if state.target else None,
         "links": {link: port for edge in state.edges.values() for link, port in edge.links.items()},
         "components": components,
-        "pending_faults": [e.description for e in UndoLog(state_dir).pending() if e.kind != "process"],
+        "pending_faults": [e.description for e in UndoLog(state_dir, local_undo_kinds()).pending() if e.kind != "process"],
     }
 
 
@@ -69,7 +70,7 @@ def platform_down(state_dir: Path, timeout_s: float = 5.0) -> list[str]:
             sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
             if procs.terminate_group(comp.pid, comp.create_time, sig=sig, timeout_s=timeout_s):
                 done.append(f"stopped {name} (pid {comp.pid})")
-    done += undo_pending(state_dir)  # faults, limits and any process the state file missed
+    done += UndoLog(state_dir, local_undo_kinds()).undo_pending()  # faults, limits and any process the state file missed
     if state is not None:
         for path in state.data_dirs:
             shutil.rmtree(path, ignore_errors=True)

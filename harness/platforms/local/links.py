@@ -8,7 +8,7 @@ import httpx
 
 from harness.errors import PlatformError
 from harness.platforms.local.proxy import LinkFaults, LinkStats
-from harness.undo import UndoLog
+from harness.faults.undo import UndoLog
 
 
 class LinkControl:

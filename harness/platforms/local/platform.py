@@ -29,13 +29,14 @@ from typing import Any
 import httpx
 
 from harness.errors import PlatformError, UsageError
+from harness.faults import procs
+from harness.faults.undo import UndoLog
 from harness.platforms.base import Identity, Platform, Target
-from harness.platforms.local import procs
 from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, LinkSpec
+from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
 from harness.platforms.local.state import EdgeInfo, PlatformState, default_state_dir, read_state, remove_state, write_state
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
-from harness.undo import UndoLog, change_gpu_count, undo_pending
 
 BACKENDS = ("sqlite", "postgres")
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -90,7 +91,7 @@ class LocalPlatform(Platform):
         self.startup_timeout_s = startup_timeout_s
         self.extra_env = dict(env or {})
         self.commands = {**DEFAULT_COMMANDS, **(commands or {})}
-        self.undo = UndoLog(self.state_dir)
+        self.undo = UndoLog(self.state_dir, local_undo_kinds())
         self.supervisor = Supervisor(self.log_dir, self.undo)
         self._state: PlatformState | None = None
         self._edges: dict[str, EdgeInfo] = {}
@@ -104,7 +105,7 @@ class LocalPlatform(Platform):
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Target:
         self._refuse_if_running()
-        self.cleaned_up = undo_pending(self.state_dir)
+        self.cleaned_up = self.undo.undo_pending()
         started = time.monotonic()
         try:
             return self._start(started)
@@ -345,7 +346,7 @@ class LocalPlatform(Platform):
         for undo_id in self._active_link_faults.values():
             self.undo.done(undo_id)  # the edges are gone, their faults with them
         self._active_link_faults.clear()
-        undo_pending(self.state_dir)
+        self.undo.undo_pending()
         for path in self._data_dirs:
             shutil.rmtree(path, ignore_errors=True)
         self._data_dirs.clear()

@@ -2,7 +2,7 @@
 
 Each component is one OS process in its own process group, configured only through its
 environment, logging to ``<log_dir>/<name>.log``. Every start, pause and resource limit goes
-through the undo log first, so a killed run can be cleaned up by ``harness.undo.undo_pending``.
+through the undo log first, so a killed run can be cleaned up by ``UndoLog.undo_pending``.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness import cgroups
 from harness.errors import PlatformError
-from harness.platforms.local.procs import (
+from harness.faults import cgroups
+from harness.faults.procs import (
     group_members,
     same_process,
     signal_group,
     start_time,
     terminate_group,
 )
-from harness.undo import UndoLog
+from harness.faults.undo import UndoLog
 
 Readiness = Literal["http", "tcp", "postgres", "redis"]
 

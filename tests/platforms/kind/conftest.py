@@ -50,7 +50,7 @@ def kind_platform(kind_state: Path):
     finally:
         platform.stop()
         ledger = Ledger(kind_state)
-        undone = ledger.undo_pending(frozenset({"gpu_health", "namespace", "kind_cluster"}))
+        undone = ledger.undo_kinds(frozenset({"gpu_health", "namespace", "kind_cluster"}))
         remaining = kind_containers()  # asked while the daemon still runs
         undone += ledger.undo_pending()  # then a daemon (and folders) this session started
         failed = [line for line in undone if line.startswith("FAILED")]

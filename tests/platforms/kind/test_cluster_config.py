@@ -41,4 +41,4 @@ def test_ledger_undoes_faults_before_the_cluster_and_the_daemon_last(tmp_path, m
         fh.write('{"op": "apply", "id": "torn"')  # a crash mid-write
     assert len(ledger.undo_pending()) == 3
     assert order == ["gpu_health", "kind_cluster", "dockerd"]
-    assert ledger.pending() == []
+    assert ledger.entries() == []

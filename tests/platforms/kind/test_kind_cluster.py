@@ -83,7 +83,7 @@ def test_gpu_loss_is_reported_by_the_plugin_and_seen_by_the_kubelet_and_the_proc
     node = pod.spec.node_name
     kind_platform.set_gpu_health(node, healthy=False)
     try:
-        assert kind_platform.ledger.pending("gpu_health"), "GPU loss must be ledgered before it is applied"
+        assert kind_platform.ledger.entries("gpu_health"), "GPU loss must be ledgered before it is applied"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             allocatable = {n["name"]: n["gpus"] for n in node_summary(api)}[node]
@@ -95,7 +95,7 @@ def test_gpu_loss_is_reported_by_the_plugin_and_seen_by_the_kubelet_and_the_proc
         assert ready == {"status": "unready", "failing": "gpu", "detail": "0 GPUs visible"}
     finally:
         kind_platform.set_gpu_health(node, healthy=True)
-    assert not kind_platform.ledger.pending("gpu_health")
+    assert not kind_platform.ledger.entries("gpu_health")
     deadline = time.monotonic() + 60
     while {n["name"]: n["gpus"] for n in node_summary(api)}[node] != 4 and time.monotonic() < deadline:
         time.sleep(2)
