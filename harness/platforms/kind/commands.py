@@ -103,4 +103,7 @@ def down(state_dir: Path, *, keep_cluster: bool | None = None) -> list[str]:
         (state_dir / STATE_FILE).unlink(missing_ok=True)
     kinds = frozenset({"gpu_health", "namespace"}) if keep else None
     done += Ledger(state_dir).undo_kinds(kinds)
+    if not keep and not Ledger(state_dir).entries("kind_cluster"):
+        for leftover in [*state_dir.glob("kind-*.kubeconfig"), *state_dir.glob("kind-*.yaml")]:
+            leftover.unlink()  # the cluster they describe is gone
     return done
