@@ -25,7 +25,8 @@ from harness.k8s.placement import gpu_placement, resource_limits
 from harness.k8s.podsecurity import restricted_pod_security
 from harness.platforms.kind.rollout import node_summary
 
-pytestmark = [pytest.mark.kind, pytest.mark.integration, pytest.mark.slow]
+# the first test builds the whole offline tool chain on a fresh machine (~25 min): above the suite-wide 900 s
+pytestmark = [pytest.mark.kind, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 REPO = Path(__file__).resolve().parents[3]
 
 
