@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import UsageError
+from harness.platforms.base import Target
 
 console = Console()
 
@@ -71,16 +72,21 @@ def up(
         url = target.extra["components"].get(name, "")
         components.add_row(name, str(info["pid"]), str(info["port"]), f"{url}  {info['log']}")
     console.print(components)
-    console.print(f"[bold]base URL[/]  {target.base_url}\n[bold]OpenAPI[/]   {target.openapi_url}\n"
-                  f"[bold]metrics[/]   {target.metrics_url}")
+    print_target(console, target)
+    console.print(f"links (faults via the chaos API): {', '.join(local.links())}")
+    console.print(f"stop with: [bold]harness down[/]{' --state-dir ' + str(state_dir) if state_dir else ''}")
+
+
+def print_target(out: Console, target: Target) -> None:
+    """URLs and test identities of a started system (local and kind alike)."""
+    out.print(f"[bold]base URL[/]  {target.base_url}\n[bold]OpenAPI[/]   {target.openapi_url}\n"
+              f"[bold]metrics[/]   {target.metrics_url}")
     identities = Table(title="test identities (POST /auth/login)")
     for column in ("name", "username", "password", "tenant", "role"):
         identities.add_column(column)
     for ident in target.identities.values():
         identities.add_row(ident.name, ident.username, ident.password, ident.tenant, ident.role)
-    console.print(identities)
-    console.print(f"links (faults via the chaos API): {', '.join(local.links())}")
-    console.print(f"stop with: [bold]harness down[/]{' --state-dir ' + str(state_dir) if state_dir else ''}")
+    out.print(identities)
 
 
 def status(

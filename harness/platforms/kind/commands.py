@@ -51,14 +51,10 @@ def up(*, state_dir: Path, defects: list[str], cluster_name: str, keep_cluster: 
     for name, info in sorted(platform.status().items()):
         pods.add_row(name, info["node"] or "", info["phase"], "yes" if info["ready"] else "no")
     console.print(pods)
-    console.print(f"[bold]base URL[/]  {target.base_url}\n[bold]OpenAPI[/]   {target.openapi_url}\n"
-                  f"[bold]metrics[/]   {target.metrics_url}\n[bold]kubeconfig[/] {platform.cluster.kubeconfig}")
-    identities = Table(title="test identities (POST /auth/login)")
-    for column in ("name", "username", "password", "tenant", "role"):
-        identities.add_column(column)
-    for ident in target.identities.values():
-        identities.add_row(ident.name, ident.username, ident.password, ident.tenant, ident.role)
-    console.print(identities)
+    from harness.platforms.commands import print_target
+
+    print_target(console, target)
+    console.print(f"[bold]kubeconfig[/] {platform.cluster.kubeconfig}")
     console.print("stop with: [bold]harness down[/]" + (" (the cluster stays: --keep-cluster)" if keep_cluster else ""))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from docker.errors import DockerException
 
 from harness.platforms.kind import nodeimage
-from harness.platforms.kind.host import WRAPPER_RUNTIME, docker_client, missing_capabilities, probe_daemon
+from harness.platforms.kind.host import WRAPPER_RUNTIME, docker_client, has_image, missing_capabilities, probe_daemon
 from harness.platforms.kind.toolchain import go_binary, kind_cli, stale_components
 
 KIND = "--platform kind"
@@ -60,7 +60,7 @@ def kind_facts() -> list[KindFact]:
     if path == "offline" and registry_answers(nodeimage.pinned_kindest()):
         path, ref = "pulled", nodeimage.pinned_kindest()
     if path == "offline":
-        built = docker_has(ref)
+        built = has_image(docker_client(timeout=10), ref)
         facts.append(KindFact("kind node image", True, f"offline build: {ref} ({'built' if built else 'not built yet'}; "
                               f"{nodeimage.pinned_kindest()} cannot be pulled here); CNI kube-router"))
         missing_bins = stale_components()
@@ -80,10 +80,3 @@ def kind_facts() -> list[KindFact]:
     facts.append(KindFact("/lib/modules", True, "present" if modules.exists() else "absent: created (empty) at start"))
     return facts
 
-
-def docker_has(ref: str) -> bool:
-    try:
-        docker_client(timeout=10).images.get(ref)
-        return True
-    except DockerException:
-        return False

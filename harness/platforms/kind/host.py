@@ -89,6 +89,15 @@ def probe_daemon() -> DockerDaemon | None:
                                "cgroup_driver": info.get("CgroupDriver")})
 
 
+def has_image(client: docker.DockerClient, ref: str) -> bool:
+    """Whether the daemon holds the image ``ref`` (no pull)."""
+    try:
+        client.images.get(ref)
+        return True
+    except DockerException:
+        return False
+
+
 def write_runc_wrapper(missing: list[str]) -> Path:
     """The runc wrapper for this host (capabilities to drop baked in), in the cache folder."""
     real = shutil.which("runc") or "/usr/sbin/runc"

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-from docker.errors import BuildError, DockerException, ImageNotFound
+from docker.errors import BuildError, DockerException
 
 from harness.errors import PlatformError
 from harness.platforms.kind.cache import BUILD_DIR, REPO_ROOT, content_key, kind_cache, versions
+from harness.platforms.kind.host import has_image
 from harness.platforms.kind.toolchain import Progress, go_binary, go_work_dir, run_logged
 
 REFSYS = REPO_ROOT / "fixtures" / "refsys"
@@ -43,21 +44,13 @@ class RefsysImages:
         return [self.gateway, self.inference, self.postgres, self.redis, self.gpu_plugin]
 
 
-def _has(client: docker.DockerClient, ref: str) -> bool:
-    try:
-        client.images.get(ref)
-        return True
-    except ImageNotFound:
-        return False
-
-
 def debian_base(client: docker.DockerClient, progress: Progress) -> str:
     """debian:bookworm-slim (local or pulled), else a debootstrapped one built into the cache."""
     key = content_key([BUILD_DIR / "debian-base.sh"], versions()["DEBIAN_SUITE"])
     built = f"harness-kind/debian:bookworm-{key}"
-    if _has(client, built):
+    if has_image(client, built):
         return built
-    if _has(client, "debian:bookworm-slim"):
+    if has_image(client, "debian:bookworm-slim"):
         return "debian:bookworm-slim"
     try:
         client.images.pull("debian", tag="bookworm-slim")
@@ -109,7 +102,7 @@ def build_refsys_images(client: docker.DockerClient, progress: Progress) -> Refs
     base = debian_base(client, progress)
     key = content_key([*PYTHON_SOURCES, IMAGES_DIR, REPO_ROOT / "fixtures" / "__init__.py"], base)
     refs = {target: f"harness-refsys/{target}:{key}" for target in TARGETS}
-    missing = [t for t in TARGETS if not _has(client, refs[t])]
+    missing = [t for t in TARGETS if not has_image(client, refs[t])]
     if missing:
         wheels = wheels_dir(progress)
         for target in missing:
@@ -127,7 +120,7 @@ def build_refsys_images(client: docker.DockerClient, progress: Progress) -> Refs
 def gpu_plugin_image(client: docker.DockerClient, progress: Progress) -> str:
     """The fake GPU device plugin: built with the host's Go and imported, else its multi-stage Dockerfile."""
     ref = f"harness-kind/fake-gpu-plugin:{content_key([PLUGIN_DIR])}"
-    if _has(client, ref):
+    if has_image(client, ref):
         return ref
     go = go_binary()
     if go is None:

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import docker
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import DockerException
 
 from harness.errors import PlatformError
 from harness.platforms.kind.cache import BUILD_DIR, content_key, kind_cache, versions
-from harness.platforms.kind.host import missing_capabilities
+from harness.platforms.kind.host import has_image, missing_capabilities
 from harness.platforms.kind.toolchain import Progress, ensure_offline_binaries, kind_module_dir, run_logged
 
 Source = Literal["custom", "pulled", "offline"]
@@ -64,14 +64,6 @@ def rootfs_tarball(missing: list[str]) -> tuple[str, str]:
     return str(kind_cache() / f"node-rootfs-{key}.tar"), key
 
 
-def _has_image(client: docker.DockerClient, ref: str) -> bool:
-    try:
-        client.images.get(ref)
-        return True
-    except ImageNotFound:
-        return False
-
-
 def _try_pull(client: docker.DockerClient, ref: str) -> bool:
     repo, tag = ref.rsplit(":", 1)
     try:
@@ -87,10 +79,10 @@ def plan(client: docker.DockerClient, *, may_pull: bool = True) -> tuple[Source,
     if custom:
         return "custom", custom
     missing = missing_capabilities()
-    if _has_image(client, offline_ref(missing)):
+    if has_image(client, offline_ref(missing)):
         return "offline", offline_ref(missing)
     kindest = pinned_kindest()
-    if _has_image(client, kindest) or (may_pull and _try_pull(client, kindest)):
+    if has_image(client, kindest) or (may_pull and _try_pull(client, kindest)):
         return "pulled", kindest
     return "offline", offline_ref(missing)
 
@@ -100,7 +92,7 @@ def ensure_node_image(client: docker.DockerClient, progress: Progress) -> NodeIm
     source, ref = plan(client)
     missing = missing_capabilities()
     if source == "custom":
-        if not _has_image(client, ref) and not _try_pull(client, ref):
+        if not has_image(client, ref) and not _try_pull(client, ref):
             raise PlatformError(f"HARNESS_KIND_NODE_IMAGE={ref} is neither local nor pullable")
         return NodeImage(ref, "custom", "kindnet")
     if source == "pulled":
@@ -108,7 +100,7 @@ def ensure_node_image(client: docker.DockerClient, progress: Progress) -> NodeIm
             return NodeImage(_derive_with_capability_fix(client, ref, missing, progress), "pulled", "kindnet",
                              capability_fix=True)
         return NodeImage(ref, "pulled", "kindnet")
-    if not _has_image(client, ref):
+    if not has_image(client, ref):
         _build_offline(ref, missing, progress)
     return NodeImage(ref, "offline", "kube-router", addons_ref=f"{ref}-addons", capability_fix=bool(missing))
 
@@ -135,7 +127,7 @@ def _build_offline(ref: str, missing: list[str], progress: Progress) -> None:
 def _derive_with_capability_fix(client: docker.DockerClient, base: str, missing: list[str], progress: Progress) -> str:
     """kindest/node + runc wrapper + restrict_oom_score_adj, for hosts that lack capabilities."""
     ref = f"harness-kind/node-capfix:{base.rsplit(':', 1)[1]}-{content_key([BUILD_DIR / 'runc-capfix.sh'], base, json.dumps(missing))}"
-    if _has_image(client, ref):
+    if has_image(client, ref):
         return ref
     progress(f"deriving {ref}: this host cannot grant {', '.join(missing)} to privileged pods")
     wrapper = (BUILD_DIR / "runc-capfix.sh").read_text().replace("@DROP_CAPS@", json.dumps(missing)) \

@@ -28,12 +28,15 @@ have() { for b in "$@"; do [ -x "$out/$b" ] || return 1; done; }
 current() { [ "$(cat "$out/.stamp-$1" 2>/dev/null)" = "$2" ]; }
 stamp() { echo "$2" >"$out/.stamp-$1"; }
 
-build_kind() {
-  current kind "$KIND_VERSION" && have kind && return
-  log "kind $KIND_VERSION"
-  GOBIN="$out" go install -trimpath -ldflags='-s -w' "sigs.k8s.io/kind@$KIND_VERSION"
-  stamp kind "$KIND_VERSION"
+# go_install COMPONENT BINARY VERSION PACKAGE: a plain `go install` at a pinned version
+go_install() {
+  current "$1" "$3" && have "$2" && return
+  log "$1 $3"
+  GOBIN="$out" go install -trimpath -ldflags='-s -w' "$4@$3"
+  stamp "$1" "$3"
 }
+
+build_kind() { go_install kind kind "$KIND_VERSION" sigs.k8s.io/kind; }
 
 build_kubernetes() {
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl)
@@ -80,19 +83,10 @@ build_etcd() {
   stamp etcd "$ETCD_VERSION"
 }
 
-build_coredns() {
-  current coredns "$COREDNS_VERSION" && have coredns && return
-  log "coredns $COREDNS_VERSION"
-  GOBIN="$out" go install -trimpath -ldflags='-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
-  stamp coredns "$COREDNS_VERSION"
-}
+build_coredns() { go_install coredns coredns "$COREDNS_VERSION" github.com/coredns/coredns; }
 
 build_kube_router() {
-  current kube-router "$KUBE_ROUTER_VERSION" && have kube-router && return
-  log "kube-router $KUBE_ROUTER_VERSION"
-  GOBIN="$out" go install -trimpath -ldflags='-s -w' \
-    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
-  stamp kube-router "$KUBE_ROUTER_VERSION"
+  go_install kube-router kube-router "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 }
 
 build_pause() {
