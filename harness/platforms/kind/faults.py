@@ -33,10 +33,15 @@ def plugin_pods(api: ApiClient) -> dict[str, str]:
 
 def _plugin_call(api: ApiClient, pod: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """Call the plugin's control port through the API server's pod proxy (no port on the host)."""
-    response = api.call_api(f"/api/v1/namespaces/{PLUGIN_NAMESPACE}/pods/{pod}:{PLUGIN_PORT}/proxy/{path}", method,
-                            header_params={"Content-Type": "application/json", "Accept": "application/json"},
-                            body=body, auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
-    return json.loads(response.data)
+    request = api.param_serialize(method=method, resource_path=f"/api/v1/namespaces/{PLUGIN_NAMESPACE}/pods/"
+                                  f"{pod}:{PLUGIN_PORT}/proxy/{path}",
+                                  header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                                  body=body, auth_settings=["BearerToken"])
+    response = api.call_api(*request, _request_timeout=15)
+    data = response.read()
+    if response.status >= 400:
+        raise PlatformError(f"GPU plugin {pod} answered {response.status} to {method} /{path}: {data[:200]!r}")
+    return dict(json.loads(data))
 
 
 def device_health(api: ApiClient, node: str) -> dict[str, Any]:
