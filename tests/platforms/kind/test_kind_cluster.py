@@ -139,5 +139,7 @@ def test_security_suite_finds_bola_on_kind_as_it_does_locally(kind_platform, kin
     checks = {c["id"]: c for s in report["suites"] for c in s["checks"]}
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert checks["security.authz.bola"]["status"] == "fail"
-    assert report["environment"]["platform"] == "kind"
+    facts = report["environment"]["extra"]  # the platform's facts in the report's environment block
+    assert facts["platform"] == "kind" and facts["kubernetes_version"].startswith("v1.")
+    assert "GPU x4" in facts["node_layout"]
     kind_platform.redeploy([])  # the run removed the namespace at its end; the session's system comes back
