@@ -57,3 +57,16 @@ def test_wrapper_strips_it_from_an_exec_process_file(tmp_path):
 def test_wrapper_passes_other_commands_through_untouched(tmp_path):
     subprocess.run([str(_wrapper(tmp_path)), "state", "ctr-1"], check=True)
     assert (tmp_path / "args").read_text().split() == ["state", "ctr-1"]
+
+
+def test_doctor_names_the_path_this_machine_takes():
+    from harness.platforms.kind.doctor import kind_facts
+
+    facts = {f.name: f for f in kind_facts()}
+    missing = missing_capabilities()
+    assert ("runc wrapper" in facts["capabilities"].detail) == bool(missing)
+    image = facts["kind node image"].detail
+    if facts["docker daemon"].detail.startswith("running"):
+        assert image.startswith(("offline build:", "pulled:", "custom:")), image
+    else:
+        assert "until a docker daemon runs" in image
