@@ -208,6 +208,8 @@ class KindPlatform(Platform):
         """At process exit: delete what this process created (the cluster, then the daemon)."""
         if self.cluster is not None and self.cluster.created_by_us:
             delete_cluster(self.cluster, self.ledger)
+            for leftover in (self.cluster.kubeconfig, self.state_dir / f"kind-{self.cluster.name}.yaml"):
+                leftover.unlink(missing_ok=True)
         self.ledger.undo_kinds(frozenset({"gpu_health", "dockerd", "host_dir"}))
 
     # -- faults -----------------------------------------------------------------------------
