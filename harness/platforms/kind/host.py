@@ -121,12 +121,12 @@ def start_daemon(ledger: Ledger, *, timeout_s: float = 60.0) -> DockerDaemon:
                             "or run the harness as root so it can start dockerd itself")
     missing = missing_capabilities()
     log_path = kind_cache() / "dockerd.log"
-    args = [dockerd, "--iptables=false", "--ip-masq=false", "--bridge=none",
-            "--pidfile", str(kind_cache() / "dockerd.pid")]
+    pidfile = str(kind_cache() / "dockerd.pid")
+    args = [dockerd, "--iptables=false", "--ip-masq=false", "--bridge=none", "--pidfile", pidfile]
     if missing:
         args += ["--add-runtime", f"{WRAPPER_RUNTIME}={write_runc_wrapper(missing)}",
                  "--default-runtime", WRAPPER_RUNTIME]
-    entry = ledger.record("dockerd", f"dockerd started by the harness (log {log_path})")
+    entry = ledger.record("dockerd", f"dockerd started by the harness (log {log_path})", pidfile=pidfile)
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -159,16 +159,27 @@ def ensure_daemon(ledger: Ledger) -> DockerDaemon:
     return daemon
 
 
+def _is_our_dockerd(proc: psutil.Process, data: dict[str, Any]) -> bool:
+    """The recorded daemon: same pid and our --pidfile on its command line (start times drift on
+    VMs whose clock is stepped, measured 48 s here, so they cannot identify it)."""
+    try:
+        cmdline = proc.cmdline()
+    except psutil.Error:
+        return False
+    return bool(cmdline) and cmdline[0].endswith("dockerd") and data.get("pidfile", "") in cmdline
+
+
 def _stop_dockerd(data: dict[str, Any]) -> bool:
-    pid, created = data.get("pid"), data.get("create_time")
+    pid = data.get("pid")
     if pid is None:
         return False
     try:
         proc = psutil.Process(pid)
-        if created is not None and abs(proc.create_time() - created) > 0.01:
-            return False  # pid reused: not ours
     except psutil.NoSuchProcess:
         return False
+    if not _is_our_dockerd(proc, data):
+        return False  # pid reused: not ours
+    _remove_networks()  # our daemon's networks (kind's bridge) go with it, or their bridges stay on the host
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
@@ -176,6 +187,17 @@ def _stop_dockerd(data: dict[str, Any]) -> bool:
         proc.kill()
         proc.wait(timeout=10)
     return True
+
+
+def _remove_networks() -> None:
+    """Remove the user-defined networks of a daemon we are about to stop (dockerd leaves their bridges)."""
+    try:
+        client = docker_client(timeout=30)
+        for network in client.networks.list():
+            if network.name not in ("bridge", "host", "none"):
+                network.remove()
+    except DockerException:
+        pass  # a network still in use or a daemon already gone: nothing more to do here
 
 
 def _remove_host_dir(data: dict[str, Any]) -> bool:
