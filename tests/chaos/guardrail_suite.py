@@ -22,5 +22,6 @@ pytestmark = pytest.mark.harness_suite(SUITE.name)
 
 @pytest.mark.parametrize("experiment_path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,  # noqa: F811
-                    harness_run: Any, record_check: Any) -> None:  # (the fixtures re-declared above)
-    run_as_the_suite_does(experiment_path, harness_config, harness_platform, harness_target, harness_run, record_check)
+                    harness_run: Any, record_check: Any, harness_claims: Any) -> None:  # (fixtures re-declared above)
+    run_as_the_suite_does(experiment_path, harness_config, harness_platform, harness_target, harness_run, record_check,
+                          harness_claims)
