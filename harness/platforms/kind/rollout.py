@@ -72,7 +72,7 @@ def wait_nodes(api: ApiClient, expected: int, progress: Progress, timeout_s: flo
     _poll(check, progress, timeout_s, "nodes")
 
 
-def wait_gpus(api: ApiClient, per_node: int, progress: Progress, timeout_s: float = 180) -> None:
+def wait_gpus(api: ApiClient, per_node: int, progress: Progress, timeout_s: float = 300) -> None:
     """Every GPU-labelled node shows ``per_node`` allocatable GPUs (the plugin registered with its kubelet)."""
     def check() -> tuple[bool, str]:
         gpu_nodes = [n for n in node_summary(api) if n["gpu_node"]]
@@ -80,7 +80,12 @@ def wait_gpus(api: ApiClient, per_node: int, progress: Progress, timeout_s: floa
         return bool(gpu_nodes) and len(ok) == len(gpu_nodes), \
             f"GPU nodes with {per_node} allocatable {GPU_RESOURCE}: {len(ok)}/{len(gpu_nodes)}"
 
-    _poll(check, progress, timeout_s, "GPU device plugin")
+    def diagnose() -> str:
+        pods = k8s.CoreV1Api(api).list_namespaced_pod("harness-system", label_selector="app=fake-gpu-plugin").items
+        where = ", ".join(f"{p.spec.node_name}: {p.status.phase}" for p in pods) or "no plugin pods"
+        return "; ".join(x for x in (f"plugin pods {where}", pod_problems(api, "harness-system")) if x)
+
+    _poll(check, progress, timeout_s, "GPU device plugin", diagnose=diagnose)
 
 
 def _workload_state(apps: k8s.AppsV1Api, kind: str, namespace: str, name: str) -> tuple[bool, str]:
