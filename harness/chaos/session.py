@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from harness.errors import PlatformError
+from harness.events import Event, FaultHealed, FaultInjected
 from harness.model import FaultInjection
 from harness.platforms.base import Target
 
@@ -37,6 +38,11 @@ def gateway_replicas(platform: Any) -> list[str]:
     return sorted(name for name in platform.components() if name.startswith("gateway-"))
 
 
+def replica_urls(platform: Any) -> dict[str, str]:
+    """Each gateway replica's own loopback URL (the metrics sampler and signals poll them directly)."""
+    return {name: f"http://127.0.0.1:{component_port(platform, name)}" for name in gateway_replicas(platform)}
+
+
 @dataclass
 class ChaosSession:
     platform: Any  # LocalPlatform or AttachedLocalPlatform (duck-typed fault API)
@@ -49,11 +55,11 @@ class ChaosSession:
     load: Any = None  # LoadRun while an experiment runs
     extension: Any = None  # the experiment's HarnessExtension (SLO limits, expectations)
     left_by_rollbacks: list[str] | None = None  # what the first heal still found open (None: never healed)
+    emit: Callable[[Event], None] | None = None  # the run's events: fault injected / healed, as they happen
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def replica_urls(self) -> dict[str, str]:
-        return {name: f"http://127.0.0.1:{component_port(self.platform, name)}"
-                for name in gateway_replicas(self.platform)}
+        return replica_urls(self.platform)
 
     # -- the injection timeline ------------------------------------------------------------
     def injected(self, fault: str, target: str) -> FaultInjection:
@@ -61,16 +67,23 @@ class ChaosSession:
                                    experiment=self.experiment)
         with self._lock:
             self.injections.append(injection)
+        if self.emit is not None:
+            self.emit(FaultInjected(injection=injection.model_copy()))
         return injection
 
     def rolled_back(self, target: str, fault: str | None = None) -> None:
         """Close every open injection on ``target`` (of ``fault``, if given)."""
         now = datetime.now(timezone.utc)
+        healed = []
         with self._lock:
             for injection in self.injections:
                 if injection.ended_at is None and injection.target == target and fault in (None, injection.fault):
                     injection.ended_at = now
                     injection.rolled_back = True
+                    healed.append(injection.model_copy())
+        if self.emit is not None:
+            for injection in healed:
+                self.emit(FaultHealed(injection=injection))
 
     def open_injections(self) -> list[FaultInjection]:
         with self._lock:
