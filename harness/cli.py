@@ -185,8 +185,15 @@ def _register_gate_commands() -> None:
     register(app)
 
 
+def _register_gameday_commands() -> None:
+    from harness.gameday.commands import register
+
+    register(app)
+
+
 _register_gate_commands()
 _register_platform_commands()
+_register_gameday_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,28 @@ class Progress(Event):
     text: str
 
 
+class GameDayStarted(Event):
+    """A game day begins: what it sets out to show and the steps it will run, in order."""
+
+    kind: Literal["gameday_started"] = "gameday_started"
+    run_id: str
+    title: str
+    hypothesis: str
+    owner: str
+    steps: list[str]
+    file: str
+
+
+class GuardrailFired(Event):
+    """A stop condition held: the run stops now (faults rolled back, load stopped, report written)."""
+
+    kind: Literal["guardrail_fired"] = "guardrail_fired"
+    guardrail: str
+    reason: str
+    step: str | None = None
+    breach_at: datetime | None = None  # when the breach completed, by the load series
+
+
 class RunFinished(Event):
     kind: Literal["run_finished"] = "run_finished"
     run: RunResult

@@ -79,7 +79,7 @@ def _analyse(report: ExperimentReport, trial: Trial, rows: list[Any]) -> None:
 
 
 def _system_noticed(report: ExperimentReport, trial: Trial, wall_start: float, fault_start: float,
-                    fault_end: float, first: float, last: float) -> None:
+                    fault_end: float, window_start: float, last: float) -> None:
     """When the system itself saw the fault: first breaker OPEN, readiness red, balancer marking a replica down."""
     since, until = wall_start + fault_start, wall_start + fault_end + 5
     noticed = {source: SystemNotice(after_s=round(max(s.at - since, 0.0), 2), what=f"{s.subject}: {s.state}")
@@ -92,7 +92,7 @@ def _system_noticed(report: ExperimentReport, trial: Trial, wall_start: float, f
     report.system_noticed = dict(sorted(noticed.items(), key=lambda item: item[1].after_s))
     report.time_to_detect_system_s = min((n.after_s for n in noticed.values()), default=None)
     report.system_signals = [s.describe(wall_start) for s in
-                             trial.signals.between(wall_start + first, wall_start + last + 5)][:80]
+                             trial.signals.between(wall_start + window_start, wall_start + last + 5)][:80]
 
 
 def writes_during(writes: WriteTracker, start: float, end: float) -> dict[str, Any]:

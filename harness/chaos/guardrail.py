@@ -83,7 +83,8 @@ class Watchdog:
         """chaoslib started an experiment (before the steady-state probes)."""
 
     def fired(self, reason: str) -> None:
-        """Called once, from the watchdog's thread, right after it decided to stop (e.g. to announce it)."""
+        """Called once, from the watchdog's thread, when it decided to stop and before it interrupts chaoslib
+        (e.g. to announce it); keep it short."""
 
     def _set_armed(self, armed: bool) -> None:
         with self._lock:
@@ -102,9 +103,9 @@ class Watchdog:
                 if not self._armed and not self.keeps_reason:
                     continue  # rollbacks are running (or nothing is): never interrupt them
                 self.reason, self.fired_at = reason, time.time()
+                self.fired(reason)  # announced before the rollbacks it causes
                 if self._armed:
                     os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: stop now, keep the rollbacks
-            self.fired(reason)
 
 
 class Guardrail(Watchdog):

@@ -109,11 +109,11 @@ class Trial:
         """Right after chaoslib: stop the guardrail, heal whatever the rollbacks left, note an abort."""
         guard.stop()
         self.session.heal()  # the harness's safety net
+        report.heal_done_s = self.session.load_time()
         report.aborted = guard.reason
 
     def observe_recovery(self, report: ExperimentReport) -> None:
         """Keep the load on until the SLO recovered, then read back every acknowledged write (if expected)."""
-        report.heal_done_s = self.session.load_time()
         self.wait_for_recovery()
         self.writes.stop()
         if self.extension.expect.no_data_lost and not self.halted():
