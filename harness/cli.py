@@ -137,11 +137,11 @@ def doctor(
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers or baseline")] = "readiness",
+    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline or gameday")] = "readiness",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     check: Annotated[bool, typer.Option(help="exit 1 if an exported schema in harness/schema/ differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file or a baseline."""
+    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline or a game-day file."""
     from harness.schema import DOCUMENTS, EXPORTED, current_schema, exported_schema, render, schema_file
 
     if document not in DOCUMENTS:

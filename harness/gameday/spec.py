@@ -17,7 +17,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import UsageError, invalid_input
-from harness.safety import ensure_allowed
+from harness.safety import ensure_allowed, host_of
 
 ID_PATTERN = r"^[a-z0-9_]+$"
 EVENT_KINDS = ("started", "fault_injected", "fault_healed", "guardrail_fired", "aborted", "finished")
@@ -63,6 +63,17 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _options_fit_the_platform(self) -> Target:
         self.parsed_options()
+        return self
+
+    @model_validator(mode="after")
+    def _kubernetes_service_is_allowed(self) -> Target:
+        options = self.parsed_options()
+        if isinstance(options, KubernetesOptions):
+            try:
+                ensure_allowed(options.service_url(), self.allow_hosts)
+            except UsageError:
+                raise ValueError(f"traffic goes only to hosts you name: add {host_of(options.service_url())} (the "
+                                 "target's Service) to target.allow_hosts") from None
         return self
 
     def parsed_options(self) -> LocalOptions | KubernetesOptions | ExternalOptions:

@@ -1,7 +1,8 @@
 """The exported JSON Schemas: ``readiness.json`` (``RunResult``, versioned) and the files users write.
 
-``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files (point
-an editor's YAML language server at them); ``baseline`` the stored baselines. A test keeps every
+``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files and
+``gameday`` the game-day files (point an editor's YAML language server at them); ``baseline`` the stored
+baselines. A test keeps every
 exported file equal to what the code produces.
 """
 
@@ -23,12 +24,13 @@ def _documents() -> dict[str, type[BaseModel]]:
     from harness.gate.baseline import Baseline
     from harness.gate.policy import Policy
     from harness.gate.waivers import WaiverFile
+    from harness.gameday.spec import GameDay
 
-    return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline}
+    return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline, "gameday": GameDay}
 
 
-DOCUMENTS = ("readiness", "policy", "waivers", "baseline")
-EXPORTED = ("readiness", "policy", "waivers")  # files kept in harness/schema/
+DOCUMENTS = ("readiness", "policy", "waivers", "baseline", "gameday")
+EXPORTED = ("readiness", "policy", "waivers", "gameday")  # files kept in harness/schema/
 
 
 def schema_file(document: str) -> Path:
