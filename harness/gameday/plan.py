@@ -145,7 +145,7 @@ def plan_step(day: GameDay, source: Path, index: int, step: Step) -> PlannedStep
     # of one activity's pauses must not change the other
     experiment = json.loads(json.dumps(load_experiment(str(path))))
     _override_pauses(experiment, step, where)
-    extension = _override_extension(experiment, step, where)
+    extension = _override_extension(experiment, step, str(source), index)
     try:
         ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
@@ -165,7 +165,8 @@ def _override_pauses(experiment: dict[str, Any], step: Step, where: str) -> None
         pauses.update(pause.model_dump(exclude_none=True))
 
 
-def _override_extension(experiment: dict[str, Any], step: Step, where: str) -> HarnessExtension:
+def _override_extension(experiment: dict[str, Any], step: Step, source: str, index: int) -> HarnessExtension:
+    where = f"{source}: steps.{index}"
     extensions = experiment.get("extensions") or []
     index = next((i for i, e in enumerate(extensions) if isinstance(e, dict) and e.get("name") == EXTENSION_NAME), None)
     if index is None:
@@ -175,7 +176,7 @@ def _override_extension(experiment: dict[str, Any], step: Step, where: str) -> H
     try:
         extension = HarnessExtension.model_validate(merged)
     except ValidationError as exc:
-        raise invalid_input(where, exc, prefix="harness.") from None
+        raise invalid_input(source, exc, prefix=f"steps.{index}.harness.") from None
     extensions[index] = extension.model_dump(mode="json")
     return extension
 

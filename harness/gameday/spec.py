@@ -62,7 +62,12 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _options_fit_the_platform(self) -> Target:
-        self.parsed_options()
+        try:
+            self.parsed_options()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"options.{field}: {first['msg']} (platform {self.platform})") from None
         return self
 
     @model_validator(mode="after")
