@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from harness.model import Check, RunResult, Status, SuiteResult
-from harness.report.svg import Band, line_chart
+from harness.report.svg import Band, Marker, line_chart
 
 STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
                 Status.NOT_APPLICABLE]
@@ -60,6 +60,8 @@ def _charts(run: RunResult) -> list[Markup]:
             start = (fault.started_at - run.started_at).total_seconds()
             end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
             bands.append(Band(start, end, f"{fault.fault} → {fault.target}"))
+    markers = [Marker((g.fired_at - run.started_at).total_seconds(), f"guardrail {g.guardrail}")
+               for g in (run.gameday.guardrails if run.gameday else [])]
     charts: list[Markup] = []
     for suite in run.suites:
         rows = [row for row in suite.timeseries if row.label == "all"]
@@ -70,13 +72,15 @@ def _charts(run: RunResult) -> list[Markup]:
             name: [(offset + r.t, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
             for name, attr in (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"))
         }
-        charts.append(Markup(line_chart(latency, title=f"{suite.name}: latency", y_label="ms", bands=bands)))
+        charts.append(Markup(line_chart(latency, title=f"{suite.name}: latency", y_label="ms", bands=bands,
+                                        markers=markers)))
         throughput = {
             "achieved req/s": [(offset + r.t, r.rate) for r in rows],
             "errors/s": [(offset + r.t, float(r.errors)) for r in rows],
             "dropped/s": [(offset + r.t, float(r.dropped)) for r in rows],
         }
-        charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands)))
+        charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands,
+                                        markers=markers)))
     return charts
 
 
