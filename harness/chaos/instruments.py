@@ -43,10 +43,11 @@ class Instruments:
         return self
 
     def stop(self, *, within_s: float | None = None) -> LoadResult | None:
-        """Stop the load, then the pollers; the load's result (None if it never started or was cut off).
+        """Stop the load, then the pollers; the load's result (None if it never started, or on an abort).
 
-        ``within_s`` bounds the whole stop (an abort): load workers still finishing requests then are killed
-        and the pollers are not joined (daemon threads; a poll in flight ends with its own timeout).
+        ``within_s`` bounds the whole stop (an abort): load workers still finishing requests then are killed,
+        only the per-second rows are kept (no generator health), and the pollers are not joined (daemon
+        threads; a poll in flight ends with its own timeout).
         """
         if not self._running:
             return self.result
@@ -56,8 +57,9 @@ class Instruments:
                 if within_s is None:
                     self.load.stop()
                     self.result = self.load.wait(timeout_s=30)
-                elif self.load.stop_within(within_s):
-                    self.result = self.load.wait(timeout_s=5)
+                else:  # an abort: the workers are gone within the bound; merging their histograms into a
+                    # LoadResult can take seconds on a busy machine, so only the per-second rows are kept
+                    self.load.stop_within(within_s)
                 self.rows = list(self.result.timeseries) if self.result is not None else self.load.final_rows()
         finally:
             self.sampler.stop(wait=within_s is None)

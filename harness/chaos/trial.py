@@ -11,12 +11,14 @@ load series from its own start (``window_start_s``) to its end.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.chaos.background import background_profile
+from harness.chaos.bounded import ACTIVITY_THREAD_PREFIX
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.instruments import Instruments
 from harness.chaos.precondition import wait_until_healthy
@@ -108,7 +110,8 @@ class Trial:
     def end_experiment(self, guard: Guardrail, report: ExperimentReport) -> None:
         """Right after chaoslib: stop the guardrail, heal whatever the rollbacks left, note an abort."""
         guard.stop()
-        self.session.heal()  # the harness's safety net
+        if self.session.left_by_rollbacks is None or self.session.open_injections() or activity_still_running():
+            self.session.heal()  # the harness's safety net (the experiment's own heal_platform ran last otherwise)
         report.heal_done_s = self.session.load_time()
         report.aborted = guard.reason
 
@@ -141,6 +144,11 @@ class Trial:
     @property
     def duration_s(self) -> float:
         return time.monotonic() - self.started
+
+
+def activity_still_running() -> bool:
+    """An activity that outlived its hard timeout may still apply its fault (``harness.chaos.bounded``)."""
+    return any(thread.name.startswith(ACTIVITY_THREAD_PREFIX) and thread.is_alive() for thread in threading.enumerate())
 
 
 def load_duration_s(extension: HarnessExtension) -> float:

@@ -181,7 +181,8 @@ class GameDayRunner:
             still_on = [i for i in self.record.context.result.timeline if i.ended_at is None]
             if still_on and platform is not None and hasattr(platform, "clear_all_faults"):
                 platform.clear_all_faults()
-            self.rolled_back_at = self._healed_at() if not still_on else time.time()
+            ended = [i.ended_at.timestamp() for i in self.record.context.result.timeline if i.ended_at is not None]
+            self.rolled_back_at = time.time() if still_on or not ended else max(ended)  # the last fault's rollback
             if self.instruments is not None:
                 self.instruments.stop(within_s=ABORT_LOAD_GRACE_S)
             self.load_stopped_at = time.time()
@@ -221,12 +222,6 @@ class GameDayRunner:
         if lost is not None and not any(s.status == "failed" for s in rows):
             suite.inconclusive = suite.inconclusive or f"{lost.id}: {lost.message}"
         return self.record.finish()
-
-    def _healed_at(self) -> float:
-        """When the last step's trial finished healing the platform (wall clock); now if it never got there."""
-        ran = [o.report for o in self.outcomes if o.report is not None and o.report.heal_done_s]
-        start = self.instruments.load.start_epoch if self.instruments is not None else None
-        return start + ran[-1].heal_done_s if ran and start else time.time()
 
     def _outcome(self, step_id: str) -> StepOutcome:
         return next(o for o in self.outcomes if o.planned.id == step_id)
