@@ -7,6 +7,8 @@ one load series, one timeline and one clock (``load.start_epoch``) across all it
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,9 @@ class Instruments:
                                    allow_hosts=allow_hosts, state_dir=state_dir)
         self.result: LoadResult | None = None
         self.rows: list[LoadSecond] = []  # the whole series once stopped (also after a hard stop)
+        self.load_stopped_at: float | None = None  # wall clock when the last load worker was gone
         self._running = False
+        self._load_lock = threading.Lock()
 
     def start(self) -> Instruments:
         """Sampler, signals, then the load (its workers log in and run their setup first). Stops them on failure."""
@@ -42,24 +46,34 @@ class Instruments:
             raise
         return self
 
+    def stop_load_now(self, within_s: float) -> float:
+        """Stop the background load at once (an abort, from any thread): every worker gone within ``within_s``
+        (killed if still finishing a request), only the per-second rows kept (merging the workers' histograms
+        into a LoadResult can take seconds on a busy machine). Idempotent; when the load was gone (wall clock)."""
+        with self._load_lock:
+            if self.load_stopped_at is None:
+                if self.load.start_epoch is not None:
+                    self.load.stop_within(within_s)
+                self.load_stopped_at = time.time()
+            return self.load_stopped_at
+
     def stop(self, *, within_s: float | None = None) -> LoadResult | None:
         """Stop the load, then the pollers; the load's result (None if it never started, or on an abort).
 
-        ``within_s`` bounds the whole stop (an abort): load workers still finishing requests then are killed,
-        only the per-second rows are kept (no generator health), and the pollers are not joined (daemon
-        threads; a poll in flight ends with its own timeout).
+        ``within_s`` bounds the whole stop (an abort, ``stop_load_now``), and the pollers are not joined
+        (daemon threads; a poll in flight ends with its own timeout).
         """
         if not self._running:
             return self.result
         self._running = False
         try:
+            if within_s is not None:
+                self.stop_load_now(within_s)
+            elif self.load.start_epoch is not None and self.load_stopped_at is None:
+                self.load.stop()
+                self.result = self.load.wait(timeout_s=30)
+                self.load_stopped_at = time.time()
             if self.load.start_epoch is not None:
-                if within_s is None:
-                    self.load.stop()
-                    self.result = self.load.wait(timeout_s=30)
-                else:  # an abort: the workers are gone within the bound; merging their histograms into a
-                    # LoadResult can take seconds on a busy machine, so only the per-second rows are kept
-                    self.load.stop_within(within_s)
                 self.rows = list(self.result.timeseries) if self.result is not None else self.load.final_rows()
         finally:
             self.sampler.stop(wait=within_s is None)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -128,7 +130,7 @@ class ChaosRunner:
     def _experiment(self, trial: Trial, experiment: dict[str, Any], report: ExperimentReport, keeper: JournalKeeper) -> None:
         """chaoslib runs the experiment under the guardrails; the platform is healed whatever happened."""
         guard = Guardrail(trial.session, trial.extension).start()
-        handlers = [guard.handler, keeper, *(w.handler for w in self.watchdogs)]
+        handlers = [guard.handler, keeper, SigtermAsCtrlC(), *(w.handler for w in self.watchdogs)]
         try:
             with use_session(trial.session):
                 run_experiment(experiment, settings=ROLLBACKS_ALWAYS, event_handlers=handlers)
@@ -138,6 +140,24 @@ class ChaosRunner:
             # chaoslib catches Ctrl-C and SIGTERM itself (journal "interrupted", rollbacks run) and returns;
             # not a guardrail, so the user's: pass it on, the run ends with a partial report (exit 2)
             raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
+
+
+class SigtermAsCtrlC(RunEventHandler):  # type: ignore[misc]
+    """SIGTERM interrupts the experiment the way Ctrl-C does.
+
+    chaoslib's own SIGTERM handler raises ``InterruptExecution``, which an activity running at that moment
+    records as its own failure: the method goes on and the run is not interrupted. ``KeyboardInterrupt``
+    interrupts the run (journal "interrupted", rollbacks played). chaoslib restores the previous handler
+    when the experiment ends.
+    """
+
+    def started(self, experiment: Any, journal: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
 
 
 class JournalKeeper(RunEventHandler):  # type: ignore[misc]

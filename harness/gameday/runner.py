@@ -13,6 +13,7 @@ verdict; the platform the harness started is stopped after that.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -164,8 +165,9 @@ class GameDayRunner:
         if self.abort_reason is not None:
             return
         self.abort_reason = f"guardrail {firing.guardrail} fired: {firing.reason}"
-        if self.instruments is not None:
-            self.instruments.load.stop()  # the workers stop now, while chaoslib plays its rollbacks
+        if self.instruments is not None:  # the load stops now, while chaoslib plays the rollbacks
+            threading.Thread(target=self.instruments.stop_load_now, args=(ABORT_LOAD_GRACE_S,),
+                             name="gameday-stop-load", daemon=True).start()
         self.guardrail_events.append(GuardrailEvent(guardrail=firing.guardrail, reason=firing.reason, step=firing.step,
                                                     breach_at=wall(firing.breach_at), fired_at=wall(firing.fired_at) or utcnow()))
         self.emit(GuardrailFired(guardrail=firing.guardrail, reason=firing.reason, step=firing.step,
@@ -185,9 +187,9 @@ class GameDayRunner:
             self.rolled_back_at = time.time() if still_on or not ended else max(ended)  # the last fault's rollback
             if self.instruments is not None:
                 self.instruments.stop(within_s=ABORT_LOAD_GRACE_S)
-            self.load_stopped_at = time.time()
+                self.load_stopped_at = self.instruments.load_stopped_at
             fired = self.guard.fired_at if self.guard is not None and self.guard.fired_at else None
-            if fired is not None:
+            if fired is not None and self.load_stopped_at is not None:
                 self.progress(f"aborted: faults rolled back {self.rolled_back_at - fired:.2f} s and load stopped "
                               f"{self.load_stopped_at - fired:.2f} s after the guardrail fired")
             self.emit(Interrupted(reason=self.abort_reason or self.interrupted or "aborted"))

@@ -13,13 +13,13 @@ import signal
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.exitcodes import ExitCode
 from harness.faults.undo import UndoLog
 from harness.model import RunResult
 from harness.platforms.local.faults import local_undo_kinds
-from tests.chaos.test_kill_recovery import alive, components_from_undo_log
 from tests.conftest import REPO
 from tests.gameday.conftest import day_file, harness_gameday
 from tests.gameday.receiver import WebhookReceiver
@@ -33,11 +33,26 @@ def report_of(reports: Path) -> tuple[RunResult, Path]:
     return RunResult.model_validate_json(path.read_text()), path
 
 
-def assert_nothing_left(state_dir: Path) -> None:
+def started_with(state_dir: Path) -> list[str]:
+    """Processes still running that the day started: every one inherits its HARNESS_STATE_DIR."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if proc.environ().get("HARNESS_STATE_DIR") == str(state_dir) and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])[:120]}")
+        except psutil.Error:
+            continue
+    return found
+
+
+def assert_nothing_left(state_dir: Path, run: RunResult) -> None:
+    """Undo log empty (every fault, process and load worker it recorded was undone), no process of the day
+    still running (the fault proxies included), every injection of the timeline rolled back."""
     assert UndoLog(state_dir, local_undo_kinds()).pending() == [], "an undo entry (fault, process) is still pending"
-    processes, _ = components_from_undo_log(state_dir)
-    assert processes, "the run recorded the processes it started"
-    assert not [pid for pid, created in processes if alive(pid, created)], "a process the day started still runs"
+    assert started_with(state_dir) == [], "a process the day started still runs"
+    assert all(i.ended_at is not None and i.rolled_back for i in run.timeline), run.timeline
+    rollbacks = [c for c in run.all_checks() if c.id.endswith(".rollback")]
+    assert all(c.status.value == "pass" for c in rollbacks), [c.message for c in rollbacks]
 
 
 def seconds(later: datetime | None, earlier: datetime | None) -> float:
@@ -86,7 +101,7 @@ def test_a_guardrail_breach_aborts_within_2_s_and_leaves_nothing(tmp_path: Path)
     assert times == sorted(times) and all(datetime.fromisoformat(b["sent_at"]) >= t for b, t in zip(bodies, times))
     assert bodies[2]["guardrail"] == "writes_fail" and bodies[-1]["verdict"] == "aborted" and bodies[-1]["exit_code"] == 2
     assert bodies[-1]["hypothesis_verdict"] == "refuted"
-    assert_nothing_left(tmp_path / "state")
+    assert_nothing_left(tmp_path / "state", run)
 
 
 def test_sigterm_during_a_fault_aborts_the_day_the_same_way(tmp_path: Path) -> None:
@@ -107,7 +122,7 @@ def test_sigterm_during_a_fault_aborts_the_day_the_same_way(tmp_path: Path) -> N
     assert run.gameday.hypothesis_verdict == "inconclusive" and run.gameday.load_stopped_at is not None
     assert all(i.ended_at is not None for i in run.timeline)
     assert events[-2:] == ["aborted", "finished"] and "guardrail_fired" not in events, events
-    assert_nothing_left(tmp_path / "state")
+    assert_nothing_left(tmp_path / "state", run)
 
 
 def test_the_weekly_example_passes_on_the_clean_reference_system(tmp_path: Path) -> None:
@@ -125,4 +140,4 @@ def test_the_weekly_example_passes_on_the_clean_reference_system(tmp_path: Path)
     faults = {i.experiment for i in run.timeline}
     assert faults == {"gateway_replica_kill", "gpu_loss", "database_outage", "partition_gateway_inference"}
     assert all(s.time_to_recover_s is not None for s in run.gameday.steps)
-    assert_nothing_left(tmp_path / "state")
+    assert_nothing_left(tmp_path / "state", run)
