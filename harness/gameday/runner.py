@@ -149,9 +149,9 @@ class GameDayRunner:
 
     def _stopping(self, planned: PlannedStep) -> bool:
         """True when the day must not go on: a guardrail fired, or a step lost its steady state before its fault."""
-        if self.abort_reason is not None or (self.guard is not None and self.guard.firing is not None):
-            self.stopped_at = self.stopped_at or (self.guard.firing.step if self.guard and self.guard.firing else None) \
-                or planned.id
+        firing = self.guard.firing if self.guard is not None else None
+        if self.abort_reason is not None or firing is not None:
+            self.stopped_at = self.stopped_at or (firing.step if firing is not None else None) or planned.id
             return True
         report = self._outcome(planned.id).report
         if report is not None and report.inconclusive and not report.injections:
