@@ -116,7 +116,7 @@ def held_profile(day: GameDay, source: Path, steps: list[PlannedStep]) -> LoadPr
             raise UsageError(f"{source}: guardrails.stop_when.{index}.operation: profile {profile.name!r} has no "
                              f"operation {condition.operation!r}; it has {', '.join(op.name for op in operations)}, all")
     return profile.model_copy(update={"stages": [stage], "thresholds": Thresholds(), "operations": operations,
-                                      "abort_grace_s": duration})
+                                      "abort_grace_s": duration, "generator": spec.generator or profile.generator})
 
 
 def experiment_path(name: str, source: Path) -> Path:

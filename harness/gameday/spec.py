@@ -17,6 +17,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import UsageError, invalid_input
+from harness.load.profile import GeneratorLimits
 from harness.safety import ensure_allowed, host_of
 
 ID_PATTERN = r"^[a-z0-9_]+$"
@@ -93,6 +94,8 @@ class BackgroundLoad(_Strict):
     rate: float | None = Field(None, gt=0, le=1000, description="arrivals/s held all day (default: the "
                                "profile's highest stage rate)")
     workers: int = Field(1, ge=1, le=16)
+    generator: GeneratorLimits | None = Field(None, description="when the generator itself counts as unhealthy "
+                                              "(default: the profile's)")
 
 
 class ActivityPause(_Strict):

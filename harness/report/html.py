@@ -54,12 +54,7 @@ def _sorted_checks(suite: SuiteResult) -> list[Check]:
 
 def _charts(run: RunResult) -> list[Markup]:
     """Latency and throughput over time for every suite with a time series; faults shaded."""
-    bands = []
-    if run.timeline:
-        for fault in run.timeline:
-            start = (fault.started_at - run.started_at).total_seconds()
-            end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
-            bands.append(Band(start, end, f"{fault.fault} → {fault.target}"))
+    bands = _fault_bands(run)
     markers = [Marker((g.fired_at - run.started_at).total_seconds(), f"guardrail {g.guardrail}")
                for g in (run.gameday.guardrails if run.gameday else [])]
     charts: list[Markup] = []
@@ -82,6 +77,23 @@ def _charts(run: RunResult) -> list[Markup]:
         charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands,
                                         markers=markers)))
     return charts
+
+
+def _fault_bands(run: RunResult) -> list[Band]:
+    """One shaded band per fault; overlapping faults of one experiment (an outage of every gateway's link)
+    share a band named after the experiment, so their labels do not pile up."""
+    groups: list[tuple[float, float, str | None, list[str]]] = []
+    for fault in sorted(run.timeline, key=lambda f: f.started_at):
+        start = (fault.started_at - run.started_at).total_seconds()
+        end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
+        label = f"{fault.fault} → {fault.target}"
+        if groups and fault.experiment and groups[-1][2] == fault.experiment and start <= groups[-1][1]:
+            first, last, experiment, labels = groups[-1]
+            groups[-1] = (first, max(last, end), experiment, [*labels, label])
+        else:
+            groups.append((start, end, fault.experiment, [label]))
+    return [Band(start, end, labels[0] if len(labels) == 1 else f"{experiment}: {len(labels)} faults")
+            for start, end, experiment, labels in groups]
 
 
 def render_html(run: RunResult) -> str:
