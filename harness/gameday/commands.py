@@ -41,7 +41,7 @@ def run(
             console.print(f"defects switched on: {', '.join(config.defects)}", highlight=False)
         console.print("dry run: nothing was started", style="bold")
         return
-    ensure_runnable(plan)
+    ensure_runnable(plan, config)
     runner = GameDayRunner(plan, config, progress=lambda line: err.print(f"  ⋯ {line}", highlight=False, markup=False))
     code = runner.run()
     result = runner.record.context.result

@@ -16,6 +16,7 @@ from harness.errors import HarnessError, UsageError
 from harness.gameday.plan import Plan
 from harness.gameday.record import DayRecord
 from harness.gameday.spec import ExternalOptions, LocalOptions
+from harness.safety import ensure_urls_allowed
 
 # the chaos suite's own start-up environment (suites/chaos SuiteSpec.platform_env), read from its registration
 FALLBACK_PLATFORM_ENV = {"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"}
@@ -39,8 +40,10 @@ def day_config(plan: Plan, *, report_dir: Path | None = None, defects: list[str]
     return load_config(layer)
 
 
-def ensure_runnable(plan: Plan) -> None:
-    """Refuse (exit 4) a target this version cannot run a game day against, before anything starts."""
+def ensure_runnable(plan: Plan, config: HarnessConfig) -> None:
+    """Refuse (exit 4) a target this version cannot run a game day against, or may not send traffic to,
+    before anything starts."""
+    ensure_urls_allowed([config.target_url], config.allow_hosts)
     if plan.day.target.platform == "kind":
         try:
             import harness.platforms.kind  # noqa: F401 - present once the Kubernetes platform (issue 12) lands

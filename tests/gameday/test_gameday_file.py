@@ -71,6 +71,13 @@ def test_a_malformed_game_day_exits_4_naming_the_field(tmp_path: Path, capsys: p
     assert not (tmp_path / "reports").exists() and not (tmp_path / "state").exists(), "nothing may start"
 
 
+def test_an_external_target_off_loopback_needs_allow_host(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, with_(target={"platform": "external", "options": {"target_url": "http://10.1.2.3:8080"}}))
+    assert main(["gameday", "run", str(path), "--report-dir", str(tmp_path / "reports")]) == ExitCode.USAGE_ERROR
+    assert "refusing to send traffic to '10.1.2.3'" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
 def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["gameday", "run", str(WEEKLY), "--dry-run", "--report-dir", str(tmp_path / "reports")])
     out = capsys.readouterr().out

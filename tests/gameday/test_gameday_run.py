@@ -3,7 +3,8 @@
 * a defect that breaks the steady state (``no_fallback``: GPU loss turns into 503s) fires the guardrail; the
   day aborts within 2 s of the breach (measured from the report's own timestamps), exit 2, the report says
   where it stopped, the loopback webhook receiver got every event in order, nothing is left behind;
-* SIGTERM in the middle of a fault does the same (exit 2, faults rolled back, load stopped, report written);
+* SIGTERM or Ctrl-C in the middle of a fault does the same (exit 2, faults rolled back, load stopped, report
+  written);
 * the shipped weekly example passes on the clean reference system.
 """
 
@@ -104,14 +105,15 @@ def test_a_guardrail_breach_aborts_within_2_s_and_leaves_nothing(tmp_path: Path)
     assert_nothing_left(tmp_path / "state", run)
 
 
-def test_sigterm_during_a_fault_aborts_the_day_the_same_way(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_during_a_fault_aborts_the_day_the_same_way(tmp_path: Path, signum: signal.Signals) -> None:
     reports = tmp_path / "reports"
     with WebhookReceiver() as hooks:
         day = day_file(tmp_path, "short", hooks.url)
         child = harness_gameday(tmp_path, "run", str(day), "--report-dir", str(reports))
         injected = hooks.wait_for("fault_injected", timeout_s=180)
         assert injected is not None, (tmp_path / "gameday.log").read_text()[-3000:]
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(signum)
         code = child.wait(timeout=120)
         events = hooks.events()
     output = (tmp_path / "gameday.log").read_text()[-3000:]
