@@ -229,7 +229,7 @@ def plain_locust(url: str, out: Path, users: int, seconds: float, wait_expr: str
             proc.wait()
     cpu = children_cpu() - before
     with (out / "plain_stats.csv").open() as handle:
-        row = [r for r in csv.DictReader(handle) if r["Name"] == "Aggregated"][0]
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
     return int(row["Request Count"]), cpu, {p: float(row[f"{p}%"]) for p in ("50", "95", "99")}, seen
 
 
@@ -328,8 +328,8 @@ def throughput(out: Path, rounds: int, window_s: float) -> None:
     closed, fast, paced, plain, plain_paced = names[:5]
     print(f"   {'ratios, per round':36s}{'per CPU-second':>22s}{'achieved req/s':>22s}")
     for a, b in ((closed, plain), (fast, plain), (paced, plain_paced), (closed, "wrk"), ("bare client", "wrk")):
-        per_cpu = [x.per_cpu / y.per_cpu for x, y in zip(results[a], results[b])]
-        rate = [x.rate / y.rate for x, y in zip(results[a], results[b])]
+        per_cpu = [x.per_cpu / y.per_cpu for x, y in zip(results[a], results[b], strict=True)]
+        rate = [x.rate / y.rate for x, y in zip(results[a], results[b], strict=True)]
         print(f"   {a + ' / ' + b:36s}{spread(per_cpu, '{:.2f}') + 'x':>22s}{spread(rate, '{:.2f}') + 'x':>22s}")
 
 
@@ -348,7 +348,7 @@ def modelled_truth() -> dict[str, float]:
         else:
             values.append(DELAY_S)
     values.sort()
-    return {p: values[min(int(round(float(p) / 100 * len(values) + 0.5)) - 1, len(values) - 1)] * 1000
+    return {p: values[min(round(float(p) / 100 * len(values) + 0.5) - 1, len(values) - 1)] * 1000
             for p in ("50", "95", "99")}
 
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
-from harness.config import load_config
-from harness.errors import HarnessError, UsageError, error_location
+from harness.config import HarnessConfig, load_config
+from harness.errors import HarnessError, UsageError
 from harness.exitcodes import ExitCode
-from harness.model import RunResult
 
 app = typer.Typer(
     name="harness",
@@ -29,87 +27,74 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
-SuiteOpt = Annotated[Optional[list[str]], typer.Option("--suite", "-s", help="suite to run (repeatable; default all)")]
-ProfileOpt = Annotated[Optional[str], typer.Option(help="profile for every suite: smoke, stress, spike, soak …")]
-PlatformOpt = Annotated[Optional[str], typer.Option(help="local (default), kind or external")]
-ReportDirOpt = Annotated[Optional[Path], typer.Option("--report-dir", help="folder for run reports")]
+PytestArgOpt = Annotated[list[str] | None, typer.Option("--pytest-arg", metavar="ARG",
+                                                       help="extra pytest argument (repeatable)")]
 
 
-@app.command()
-def run(
-    suite: SuiteOpt = None,
-    profile: ProfileOpt = None,
-    platform: PlatformOpt = None,
-    report_dir: ReportDirOpt = None,
-    target_url: Annotated[Optional[str], typer.Option(help="base URL of a system you run (implies external)")] = None,
-    openapi_url: Annotated[Optional[str], typer.Option(help="the target's OpenAPI: URL, file:// URL or file path")] = None,
-    allow_host: Annotated[Optional[list[str]], typer.Option(help="allow a non-loopback host (repeatable)")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="reference system storage: sqlite or postgres")] = None,
-    defects: Annotated[Optional[str], typer.Option(help="reference system defect switches, comma-separated")] = None,
-    policy: Annotated[Optional[Path], typer.Option(help="gate policy YAML")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="seed for randomised suites (replays a run)")] = None,
-    load_workers: Annotated[Optional[int], typer.Option(help="load generator processes")] = None,
-    identities: Annotated[Optional[Path], typer.Option(help="YAML file with the target's test identities")] = None,
-    load_set: Annotated[Optional[list[str]], typer.Option("--load-set", help="load profile override KEY=VALUE, e.g. stages.0.rate=50 (repeatable)")] = None,
-    pytest_arg: Annotated[Optional[list[str]], typer.Option("--pytest-arg", help="extra pytest argument (repeatable)")] = None,
-) -> None:
-    """Run suites through pytest and write reports/<run-id>/ (exit code = verdict)."""
+def run(pytest_arg: PytestArgOpt = None, **options: Any) -> None:
+    """Run suites through pytest and write reports/<run-id>/ (exit code = verdict).
+
+    Every input the run names is read and validated first: a bad one exits 4 before anything starts.
+    """
+    from harness.options import option_layer
     from harness.plugins import resolve_suites
-    from harness.safety import ensure_urls_allowed
+    from harness.preflight import prepare
 
-    cli_layer = {
-        "platform": platform, "target_url": target_url, "openapi_url": openapi_url, "profile": profile,
-        "report_dir": report_dir,
-        "allow_hosts": allow_host, "backend": backend, "policy": policy, "seed": seed,
-        "load_workers": load_workers, "identities_file": identities, "load_overrides": load_set,
-        "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
-    }
-    config = load_config(cli_layer)  # fail fast with exit 4 before pytest starts anything
-    ensure_urls_allowed([config.target_url, config.openapi_url], config.allow_hosts)
-    specs = resolve_suites(suite or [])
+    config = load_config(option_layer(options))
+    specs = resolve_suites(config.suites)
     if not specs:
         raise UsageError("no suites are installed; is the harness package installed (pip install -e .)?")
-    args = [str(spec.path) for spec in specs] + ["-p", "no:cacheprovider", "-q"]
-    flags = {
-        "--platform": platform, "--target-url": target_url, "--openapi-url": openapi_url, "--profile": profile,
-        "--report-dir": report_dir,
-        "--backend": backend, "--defects": defects, "--policy": policy, "--seed": seed,
-        "--load-workers": load_workers, "--identities": identities,
-    }
-    args += [item for flag, value in flags.items() if value is not None for item in (flag, str(value))]
-    args += [item for host in allow_host or [] for item in ("--allow-host", host)]
-    args += [item for override in load_set or [] for item in ("--load-set", override)]
-    args += pytest_arg or []
+    config = prepare(config, specs)
+    args = [str(spec.path) for spec in specs] + ["-p", "no:cacheprovider", "-q", *(pytest_arg or [])]
     os.environ.setdefault("HARNESS_TRIGGER", "cli")
-    raise typer.Exit(_launch_pytest(args))
+    raise typer.Exit(_launch_pytest(args, config))
 
 
-def _launch_pytest(args: list[str]) -> int:
-    """pytest in this process: the plugin turns the run's verdict into pytest's exit status."""
+def _run_signature() -> None:
+    """``harness run``'s flags: one per ``HarnessConfig`` field (``harness.options``), then ``--pytest-arg``."""
+    import inspect
+
+    from harness.options import config_options, describe
+
+    parameters = []
+    for option in config_options():
+        flags = [f"{option.flag}/--no-{option.flag[2:]}"] if option.is_bool else [option.flag]
+        flags += [option.short] if option.short else []
+        kind: Any = (bool | None) if option.is_bool else (list[str] | None) if option.is_list else (str | None)
+        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Annotated[kind, typer.Option(
+                                                *flags, help=describe(option), show_default=False,
+                                                metavar=None if option.is_bool else option.metavar)]))
+    parameters.append(inspect.Parameter("pytest_arg", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=PytestArgOpt))
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+
+
+_run_signature()
+app.command("run")(run)
+
+
+def _launch_pytest(args: list[str], config: HarnessConfig) -> int:
+    """pytest in this process, handed the validated configuration whole (``PreparedConfig``); the
+    plugin turns the run's verdict into pytest's exit status."""
     import pytest
 
-    return int(pytest.main(args))
+    from harness.pytest_plugin import PreparedConfig
 
-
-def load_report(path: Path) -> tuple[RunResult, Path]:
-    file = path / "readiness.json" if path.is_dir() else path
-    if not file.is_file():
-        raise UsageError(f"no report at {file}; pass a readiness.json or a run folder such as reports/latest")
-    try:
-        return RunResult.model_validate_json(file.read_text()), file
-    except ValidationError as exc:
-        where, message = error_location(exc)
-        raise UsageError(f"{file}: not a readiness report ({where}: {message})") from None
+    return int(pytest.main(args, plugins=[PreparedConfig(config)]))
 
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder containing readiness.json")]) -> None:
     """Re-render readiness.html (and junit.xml) from a run folder's readiness.json."""
-    from harness.report.writers import HtmlReporter, JUnitReporter
+    from harness.report.folder import load_report
+    from harness.report.html import HtmlWriter
+    from harness.report.junit import JUnitWriter
 
     run_result, file = load_report(run_dir)
-    for reporter in (HtmlReporter(), JUnitReporter()):
-        console.print(f"wrote {reporter.write(run_result, file.parent)}")
+    for writer in (HtmlWriter(), JUnitWriter()):
+        console.print(f"wrote {writer.write(run_result, file.parent)}")
 
 
 @app.command()
@@ -137,11 +122,11 @@ def doctor(
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline or gameday")] = "readiness",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline, claims or gameday")] = "readiness",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     check: Annotated[bool, typer.Option(help="exit 1 if an exported schema in harness/schema/ differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline or a game-day file."""
+    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline, a claims file or a game-day file."""
     from harness.schema import DOCUMENTS, EXPORTED, current_schema, exported_schema, render, schema_file
 
     if document not in DOCUMENTS:
@@ -169,6 +154,31 @@ def list_suites() -> None:
     for spec in registered_suites().values():
         table.add_row(spec.name, spec.description, str(spec.path))
     console.print(table)
+
+
+claims_app = typer.Typer(help="Claims files: draft one from a status report.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("extract")
+def claims_extract(
+    document: Annotated[Path, typer.Argument(help="a markdown status report, e.g. STATUS.md")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the claims file here")] = None,
+) -> None:
+    """Draft a claims file: every testable claim with its numbers, every other claim-bearing line as untestable."""
+    from harness.claims.extract import extract_file
+
+    claims = extract_file(document)
+    text = claims.to_yaml()
+    testable = len(claims.testable())
+    summary = (f"{len(claims.claims)} claims from {document}: {testable} testable, "
+               f"{len(claims.claims) - testable} untestable (each with the line it quotes)")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}: {summary}")
+    else:
+        sys.stdout.write(text)
+        err_console.print(summary)
 
 
 def _register_platform_commands() -> None:

@@ -29,28 +29,57 @@ class PlatformName(str, Enum):
     EXTERNAL = "external"
 
 
+def option(help: str, *, flag: str | None = None, short: str | None = None, repeat: bool = False,
+           comma: bool = False, pytest: bool = True) -> Any:
+    """A field's entry in the option table: its help, and how ``harness run`` / pytest spell it.
+
+    ``flag`` defaults to ``--field-name``; ``repeat``: the flag may be given several times (a list);
+    ``comma``: one flag carries a comma-separated list; ``pytest: False``: ``harness run`` only.
+    The environment variable is always ``HARNESS_<FIELD>`` (lists comma-separated).
+    """
+    return {"description": help, "json_schema_extra": {"flag": flag, "short": short, "repeat": repeat,
+                                                        "comma": comma, "pytest": pytest}}
+
+
 class HarnessConfig(BaseModel):
-    """Everything a run needs to know; every field can come from any layer."""
+    """Everything a run needs to know; every field can come from any layer.
+
+    This class is the option table: ``harness.options`` derives the flags of ``harness run``, the
+    pytest options and the ``HARNESS_*`` variables from these fields.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    platform: PlatformName = PlatformName.LOCAL
-    target_url: str | None = Field(None, description="URL of an already running system (platform external)")
-    openapi_url: str | None = Field(None, description="the target's OpenAPI: an http(s) URL, a file:// URL or a file path")
-    identities_file: Path | None = Field(None, description="YAML/JSON file with the target's test identities")
-    profile: str = Field("smoke", pattern=r"^[A-Za-z0-9_.\-/]+$")
-    report_dir: Path = Path("reports")
-    allow_hosts: list[str] = Field(default_factory=list)
-    backend: Literal["sqlite", "postgres"] = "sqlite"
-    redis: bool = False
-    defects: list[str] = Field(default_factory=list)
-    suites: list[str] = Field(default_factory=list)
-    seed: int | None = None
-    policy: Path | None = None
-    severity_threshold: Severity = Severity.MEDIUM
-    load_workers: int = Field(1, ge=1, le=64)
-    load_overrides: list[str] = Field(default_factory=list, description="load profile overrides, e.g. stages.0.rate=50")
-    startup_timeout_s: float = Field(30.0, gt=0, le=600)
+    platform: PlatformName = Field(PlatformName.LOCAL, **option(
+        "where the system under test runs: local (start the reference system), kind, or external"))
+    target_url: str | None = Field(None, **option("base URL of a system you run yourself (implies external)"))
+    openapi_url: str | None = Field(None, **option("the target's OpenAPI: an http(s) URL, a file:// URL or a file path"))
+    identities_file: Path | None = Field(None, **option("YAML/JSON file with the target's test identities",
+                                                        flag="--identities"))
+    profile: str = Field("smoke", pattern=r"^[A-Za-z0-9_.\-/]+$", **option(
+        "profile for every suite: smoke, full, stress, spike, soak, breakpoint (what each suite has)"))
+    report_dir: Path = Field(Path("reports"), **option("folder for run reports"))
+    allow_hosts: list[str] = Field(default_factory=list, **option(
+        "allow traffic to this non-loopback host (repeatable)", flag="--allow-host", repeat=True))
+    backend: Literal["sqlite", "postgres"] = Field("sqlite", **option("reference-system storage: sqlite or postgres"))
+    redis: bool = Field(False, **option("start Redis for the reference system (cache and rate limits)"))
+    defects: list[str] = Field(default_factory=list, **option(
+        "reference-system defect switches, comma-separated (fixtures/refsys/DEFECTS.md)", comma=True))
+    suites: list[str] = Field(default_factory=list, **option(
+        "suite to run (repeatable; default all)", flag="--suite", short="-s", repeat=True, pytest=False))
+    seed: int | None = Field(None, **option("seed for randomised suites (replays a run)"))
+    policy: Path | None = Field(None, **option("gate policy YAML (rules, levels, waivers; docs/gate.md)"))
+    claims: Path | None = Field(None, **option(
+        "claims file (scenarios/claims/*.yaml): a verdict per claim in the report (scenarios/claims/README.md)"))
+    severity_threshold: Severity = Field(Severity.MEDIUM, **option(
+        "lowest severity of a failed check that blocks (a --policy sets it)"))
+    load_workers: int = Field(1, ge=1, le=64, **option("load generator processes"))
+    load_overrides: list[str] = Field(default_factory=list, **option(
+        "override a load profile value KEY=VALUE, e.g. stages.0.rate=50 (repeatable)", flag="--load-set", repeat=True))
+    startup_timeout_s: float = Field(30.0, gt=0, le=600, **option("seconds a platform may take to start"))
+    kind_cluster: str = Field("harness", pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", **option(
+        "platform kind: the cluster's name (created, or reused when it exists)"))
+    keep_cluster: bool = Field(False, **option("platform kind: leave a cluster this run created running after it"))
 
     @field_validator("load_overrides")
     @classmethod

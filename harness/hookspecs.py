@@ -7,28 +7,24 @@ Grouped by the phase of a run in which they are called.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from harness.report.writer import Reporter
+
+__all__ = ["Reporter", "hookimpl", "hookspec"]
+
 if TYPE_CHECKING:
     from harness.config import HarnessConfig
-    from harness.model import Check, RunResult
+    from harness.events import EventHandler
+    from harness.model import Check
+    from harness.report.sarif import RuleText
     from harness.suites import SuiteSpec
 
 hookspec = pluggy.HookspecMarker("harness")
 hookimpl = pluggy.HookimplMarker("harness")
-
-
-class Reporter(Protocol):
-    """Writes one artefact of a run's report (JSON, HTML, JUnit, SARIF …)."""
-
-    name: str
-
-    def write(self, run: RunResult, folder: Path) -> Path:
-        """Render ``run`` into ``folder`` and return the file written."""
-        ...
 
 
 # -- discovery ------------------------------------------------------------------------
@@ -47,6 +43,11 @@ def harness_environment_info(config: HarnessConfig) -> dict[str, Any]:
     """Return facts for the report's environment block (merged across plugins)."""
 
 
+@hookspec
+def harness_event_handlers(config: HarnessConfig) -> list[EventHandler]:
+    """Return handlers that receive every run event (``harness.events``): live dashboards, webhooks, logs."""
+
+
 # -- while checks are recorded --------------------------------------------------------
 
 
@@ -60,4 +61,9 @@ def harness_modify_check(check: Check, config: HarnessConfig) -> Check | None:
 
 @hookspec
 def harness_make_reporters(config: HarnessConfig) -> list[Reporter]:
-    """Return extra reporters; the built-in JSON, HTML and JUnit writers always run."""
+    """Return extra reporters, run after the built-in JSON, HTML, JUnit and SARIF writers."""
+
+
+@hookspec
+def harness_sarif_rules() -> Mapping[str, RuleText]:
+    """Return rule descriptions by check id, for SARIF's ``tool.driver.rules`` (merged across plugins)."""

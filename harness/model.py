@@ -10,19 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.4.0"
+SCHEMA_VERSION = "1.5.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _Model(BaseModel):
@@ -52,22 +52,22 @@ class Severity(str, Enum):
     def rank(self) -> int:
         return _SEVERITY_ORDER.index(self)
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
         return self.rank >= other.rank
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
         return self.rank > other.rank
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
         return self.rank <= other.rank
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
         return self.rank < other.rank
@@ -139,7 +139,9 @@ class Check(_Model):
     status: Status
     message: str = ""
     evidence: Evidence = Field(default_factory=Evidence)
-    claims: list[str] = Field(default_factory=list)
+    claims: list[str] = Field(default_factory=list, description="ids of the claims this check verifies")
+    claim_only: bool = Field(False, description="run with a claim's own numbers (those in `claims`), beside the "
+                             "suite's own run: decides those claims, never the run's verdict")
     owasp: list[str] = Field(default_factory=list)
     cwe: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
@@ -148,6 +150,11 @@ class Check(_Model):
     @property
     def is_failure(self) -> bool:
         return self.status in (Status.FAIL, Status.ERROR)
+
+    @property
+    def blocks(self) -> bool:
+        """A failure that counts against the run (claim-only checks decide claims, not the run)."""
+        return self.is_failure and not self.claim_only
 
 
 class Finding(_Model):
@@ -273,6 +280,7 @@ class ClaimResult(_Model):
     text: str  # the claim as written in the status report
     source: str = ""  # where it came from, e.g. "STATUS.md:42"
     category: str = "general"
+    status: str = "claimed"  # "planned" when the report states it as a goal, not as done
     verdict: ClaimVerdict
     claimed: dict[str, Any] = Field(default_factory=dict)  # the claim's own numbers
     measured: dict[str, Any] = Field(default_factory=dict)  # what the deciding checks measured
@@ -363,6 +371,11 @@ class RunResult(_Model):
 
     def all_checks(self) -> list[Check]:
         return [check for suite in self.suites for check in suite.checks]
+
+    def run_checks(self) -> list[Check]:
+        """The checks the run's verdict and the gate judge: all but those run only with a claim's own numbers
+        (``claim_only``: they decide claims, and a claims file never changes the run's verdict)."""
+        return [check for check in self.all_checks() if not check.claim_only]
 
     def all_findings(self) -> list[Finding]:
         return [finding for suite in self.suites for finding in suite.findings]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from importlib.metadata import entry_points
-
-import warnings
 
 import pluggy
 

@@ -6,84 +6,87 @@ used a harness fixture, so installing the harness never litters unrelated test s
 
 from __future__ import annotations
 
-import re
+import argparse
+import contextlib
 import signal
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.claims.model import ClaimsFile, load_claims_file
 from harness.config import HarnessConfig, load_config
-from harness.errors import HarnessError, UsageError
-from harness.model import Check, Evidence, Severity, Status
+from harness.errors import HarnessError
+from harness.events import (
+    CheckRecorded,
+    EnvironmentNoted,
+    EventHandler,
+    HarnessFailed,
+    SuiteFinished,
+    SuiteStarted,
+    TargetAttached,
+)
+from harness.model import Check, Severity, Status
+from harness.options import config_options, describe, option_layer
 from harness.platforms.base import Platform, Target
-from harness.policy import load_policy
+from harness.preflight import prepare, suites_under
+from harness.recording import CheckRecorder, FindingRecorder, slug, suite_name_for
 from harness.run_context import RunContext, relative_to_cwd
-from harness.safety import ensure_allowed, ensure_urls_allowed
+from harness.safety import ensure_allowed
 
 CONFIG_KEY = pytest.StashKey[HarnessConfig]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 INTERRUPTED_KEY = pytest.StashKey[str]()
+CLAIMS_KEY = pytest.StashKey[ClaimsFile | None]()
+STARTED_SUITES_KEY = pytest.StashKey[set[str]]()
 
-_OPTIONS: list[tuple[str, dict[str, Any]]] = [
-    ("--platform", {"dest": "harness_platform", "help": "local (default), kind or external"}),
-    ("--target-url", {"dest": "harness_target_url", "help": "base URL of a running system (implies external)"}),
-    ("--openapi-url", {"dest": "harness_openapi_url", "help": "the target's OpenAPI: URL, file:// URL or file path"}),
-    ("--profile", {"dest": "harness_profile", "help": "profile name for every suite (default smoke)"}),
-    ("--report-dir", {"dest": "harness_report_dir", "help": "folder for run reports (default reports/)"}),
-    ("--allow-host", {"dest": "harness_allow_hosts", "action": "append", "default": [],
-                      "help": "allow traffic to this non-loopback host (repeatable)"}),
-    ("--backend", {"dest": "harness_backend", "help": "reference-system storage: sqlite (default) or postgres"}),
-    ("--defects", {"dest": "harness_defects", "help": "comma-separated reference-system defect switches"}),
-    ("--policy", {"dest": "harness_policy", "help": "gate policy YAML (rules, levels, waivers; docs/gate.md)"}),
-    ("--seed", {"dest": "harness_seed", "type": int, "help": "seed for randomised suites (replay)"}),
-    ("--load-workers", {"dest": "harness_load_workers", "type": int, "help": "load generator processes"}),
-    ("--identities", {"dest": "harness_identities_file", "help": "YAML file with the target's test identities"}),
-    ("--load-set", {"dest": "harness_load_overrides", "action": "append", "default": [],
-                    "help": "override a load profile value, e.g. stages.0.rate=50 (repeatable)"}),
-]
+
+class PreparedConfig:
+    """A configuration ``harness run`` already loaded and validated, handed to ``pytest.main`` whole
+    (``plugins=[PreparedConfig(config)]``): the plugin uses it instead of reading options again."""
+
+    def __init__(self, config: HarnessConfig) -> None:
+        self.config = config
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """One option per ``HarnessConfig`` field (``harness.options``), all read as text and validated once."""
     group = parser.getgroup("harness", "readiness harness")
-    for flag, kwargs in _OPTIONS:
-        group.addoption(flag, **kwargs)
+    for option in config_options():
+        if not option.pytest:
+            continue
+        if option.is_bool:
+            group.addoption(option.flag, action=argparse.BooleanOptionalAction, dest=option.dest, default=None,
+                            help=describe(option))
+        elif option.is_list:
+            group.addoption(option.flag, action="append", dest=option.dest, default=[], help=describe(option),
+                            metavar=option.metavar)
+        else:
+            group.addoption(option.flag, dest=option.dest, help=describe(option), metavar=option.metavar)
     group.addoption("--no-harness-report", action="store_true", dest="harness_no_report",
                     help="do not write a readiness report for this session")
 
 
-def _cli_layer(config: pytest.Config) -> dict[str, Any]:
-    defects = config.getoption("harness_defects")
-    return {
-        "platform": config.getoption("harness_platform"),
-        "target_url": config.getoption("harness_target_url"),
-        "openapi_url": config.getoption("harness_openapi_url"),
-        "profile": config.getoption("harness_profile"),
-        "report_dir": config.getoption("harness_report_dir"),
-        "allow_hosts": config.getoption("harness_allow_hosts"),
-        "backend": config.getoption("harness_backend"),
-        "defects": [d.strip() for d in defects.split(",") if d.strip()] if defects else None,
-        "policy": config.getoption("harness_policy"),
-        "seed": config.getoption("harness_seed"),
-        "load_workers": config.getoption("harness_load_workers"),
-        "identities_file": config.getoption("harness_identities_file"),
-        "load_overrides": config.getoption("harness_load_overrides"),
-    }
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_suite(name): attribute the test's checks to this suite")
-    try:
-        harness_config = load_config(_cli_layer(config), pyproject=Path.cwd() / "pyproject.toml")
-        if harness_config.policy:
-            harness_config.severity_threshold = load_policy(harness_config.policy).severity_threshold
-        # refuse a disallowed target (or OpenAPI URL) before any request is sent
-        ensure_urls_allowed([harness_config.target_url, harness_config.openapi_url], harness_config.allow_hosts)
+    prepared = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, PreparedConfig)), None)
+    if prepared is not None:
+        harness_config = prepared.config
+    else:
+        try:
+            values = {o.key: config.getoption(o.dest) for o in config_options() if o.pytest}
+            harness_config = load_config(option_layer(values), pyproject=Path.cwd() / "pyproject.toml")
+            # every input the selected suites will read, before any system starts (exit 4 otherwise)
+            harness_config = prepare(harness_config, suites_under(config.args, config.invocation_params.dir))
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    try:  # validated by prepare (harness run's or the one above): read again for the claims step and the suites
+        claims = load_claims_file(harness_config.claims) if harness_config.claims else None
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = harness_config
+    config.stash[CLAIMS_KEY] = claims
     _install_sigterm_handler()
 
 
@@ -104,17 +107,32 @@ def _install_sigterm_handler() -> None:
 
 def _context(config: pytest.Config) -> RunContext:
     if CONTEXT_KEY not in config.stash:
+        harness_config = config.stash[CONFIG_KEY]
+        context = RunContext(harness_config, handlers=_handlers(config, harness_config),
+                             claims=config.stash.get(CLAIMS_KEY, None))
         from harness.plugins import plugin_manager
 
-        context = RunContext(config.stash[CONFIG_KEY])
-        context.set_progress_writer(_terminal_line_writer(config))
-        for facts in plugin_manager().hook.harness_environment_info(config=context.config):
-            context.add_environment(facts or {})
+        for facts in plugin_manager().hook.harness_environment_info(config=harness_config):
+            context.emit(EnvironmentNoted(facts=facts or {}))
         config.stash[CONTEXT_KEY] = context
     return config.stash[CONTEXT_KEY]
 
 
-def _terminal_line_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
+def _handlers(config: pytest.Config, harness_config: HarnessConfig) -> list[EventHandler]:
+    """The built-in writers and terminal progress, then what plugins add (handlers, legacy reporters)."""
+    from harness.plugins import plugin_manager
+    from harness.report import ReporterWriter, builtin_writers
+    from harness.report.terminal import TerminalProgress
+
+    hook = plugin_manager().hook
+    rules = {rule_id: rule for batch in hook.harness_sarif_rules() for rule_id, rule in (batch or {}).items()}
+    handlers: list[EventHandler] = [*builtin_writers(rules), TerminalProgress(_terminal_line_writer(config))]
+    handlers += [ReporterWriter(r) for batch in hook.harness_make_reporters(config=harness_config) for r in batch or []]
+    handlers += [h for batch in hook.harness_event_handlers(config=harness_config) for h in batch or []]
+    return handlers
+
+
+def _terminal_line_writer(config: pytest.Config) -> Callable[[str], None]:
     """Write a line to the real terminal even while pytest captures the test's output."""
 
     def write(text: str) -> None:
@@ -123,89 +141,13 @@ def _terminal_line_writer(config: pytest.Config):  # type: ignore[no-untyped-def
         if reporter is None or config.get_verbosity() < -1:
             return
         if capture is None:
-            reporter.write_line(f"  ⋯ {text}")
+            reporter.write_line(text)
             return
         with capture.global_and_fixture_disabled():
             reporter.ensure_newline()
-            reporter.write_line(f"  ⋯ {text}")
+            reporter.write_line(text)
 
     return write
-
-
-def suite_name_for(item: pytest.Item) -> str:
-    """Which suite a test's checks belong to: marker, registered suite folder, or its folder."""
-    marker = item.get_closest_marker("harness_suite")
-    if marker and marker.args:
-        return str(marker.args[0])
-    path = Path(str(item.path)).resolve()
-    try:
-        from harness.plugins import registered_suites
-
-        for spec in registered_suites().values():
-            if spec.path.resolve() in path.parents:
-                return spec.name
-    except HarnessError:
-        pass
-    parts = path.parts
-    if "suites" in parts[:-1]:
-        return parts[parts.index("suites") + 1]
-    return _slug(path.parent.name)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "x"
-
-
-class CheckRecorder:
-    """What the ``record_check`` fixture returns: call it to record one check."""
-
-    def __init__(self, context: RunContext, item: pytest.Item) -> None:
-        self._context = context
-        self._item = item
-        self.suite = suite_name_for(item)
-        self._started = time.monotonic()
-
-    def __call__(
-        self,
-        *,
-        id: str,
-        title: str,
-        status: Status | str,
-        severity: Severity | str = Severity.MEDIUM,
-        category: str = "general",
-        message: str = "",
-        evidence: Evidence | None = None,
-        claims: list[str] | None = None,
-        owasp: list[str] | None = None,
-        cwe: list[str] | None = None,
-        duration_s: float | None = None,
-    ) -> Check:
-        check = Check(
-            id=id,
-            suite=self.suite,
-            category=category,
-            title=title,
-            severity=Severity(severity),
-            status=Status(status),
-            message=message,
-            evidence=evidence or Evidence(),
-            claims=claims or [],
-            owasp=owasp or [],
-            cwe=cwe or [],
-            duration_s=duration_s if duration_s is not None else time.monotonic() - self._started,
-            test_nodeid=self._item.nodeid,
-        )
-        from harness.plugins import plugin_manager
-
-        for changed in plugin_manager().hook.harness_modify_check(check=check, config=self._context.config):
-            if changed is not None:
-                check = changed
-        self._started = time.monotonic()
-        return self._context.record(check, self._item.nodeid)
-
-    @property
-    def recorded(self) -> list[Check]:
-        return list(self._context.checks_by_test.get(self._item.nodeid, []))
 
 
 # -- fixtures --------------------------------------------------------------------------
@@ -218,12 +160,22 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 
 
 @pytest.fixture(scope="session")
+def harness_claims(pytestconfig: pytest.Config) -> ClaimsFile:
+    """The run's claims file (``--claims`` / ``[tool.harness] claims``), empty without one.
+
+    Suites read the numbers of the claims they verify from it (``harness_claims.with_params("rate_limit")``)
+    and record the checks run with those numbers with the claim ids (``record_check(claims=[...])``).
+    """
+    return pytestconfig.stash.get(CLAIMS_KEY, None) or ClaimsFile()
+
+
+@pytest.fixture(scope="session")
 def harness_run(pytestconfig: pytest.Config) -> RunContext:
-    """The run being recorded: ``.run_dir``, ``.suite(name)``, ``.add_fault(...)``, ``.config``."""
+    """The run being recorded: ``.emit(event)`` (``harness.events``), ``.run_dir``, ``.config``."""
     return _context(pytestconfig)
 
 
-def _suite_spec_for(path: Path):  # type: ignore[no-untyped-def]
+def _suite_spec_for(path: Path):
     from harness.plugins import registered_suites
 
     for spec in registered_suites().values():
@@ -246,18 +198,22 @@ def harness_platform(
     from harness.platforms import make_platform
 
     spec = _suite_spec_for(Path(str(request.node.path)).resolve())
-    name = spec.name if spec else _slug(Path(str(request.node.path)).name)
+    name = spec.name if spec else slug(Path(str(request.node.path)).name)
     env = dict(spec.platform_env) if spec else {}
+    capture = request.config.pluginmanager.getplugin("capturemanager")
     try:
         platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs" / name, env=env)
-        target = platform.__enter__()
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            target = platform.__enter__()  # start-up progress (kind: builds, rollouts) reaches the terminal
     except HarnessError as exc:
-        harness_run.result.error = f"platform failed to start: {exc}"
-        pytest.exit(harness_run.result.error, returncode=int(exc.exit_code))
-    harness_run.set_target(target.base_url, target.openapi_url)
-    harness_run.add_environment(platform.environment())
+        error = f"platform failed to start: {exc}"
+        harness_run.emit(HarnessFailed(error=error))
+        pytest.exit(error, returncode=int(exc.exit_code))
+    harness_run.emit(TargetAttached(base_url=target.base_url, openapi_url=target.openapi_url))
+    harness_run.emit(EnvironmentNoted(facts=platform.environment()))
     if env and platform.name != "external":
-        harness_run.add_environment({f"platform_env[{name}]": ", ".join(f"{k}={v}" for k, v in sorted(env.items()))})
+        facts = {f"platform_env[{name}]": ", ".join(f"{k}={v}" for k, v in sorted(env.items()))}
+        harness_run.emit(EnvironmentNoted(facts=facts))
     platform.target = target  # type: ignore[attr-defined]
     try:
         yield platform
@@ -275,8 +231,14 @@ def harness_target(harness_platform: Platform, harness_config: HarnessConfig) ->
 
 @pytest.fixture
 def record_check(request: pytest.FixtureRequest, harness_run: RunContext) -> CheckRecorder:
-    """Record a ``Check``; the test fails if any check it recorded failed or errored."""
+    """Record a ``Check`` (object or fields); the test fails if any check it recorded failed or errored."""
     return CheckRecorder(harness_run, request.node)
+
+
+@pytest.fixture
+def record_finding(request: pytest.FixtureRequest, harness_run: RunContext) -> FindingRecorder:
+    """Record a ``Finding`` (object or fields): a defect with a stable fingerprint, for SARIF and baselines."""
+    return FindingRecorder(harness_run, request.node)
 
 
 # -- a test's outcome mirrors its checks -----------------------------------------------
@@ -285,20 +247,33 @@ def record_check(request: pytest.FixtureRequest, harness_run: RunContext) -> Che
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Open the suite's result when its first test starts, so its clock covers platform start-up too."""
     if _is_suite_test(item):
-        _context(item.config).suite(suite_name_for(item))
+        started = item.config.stash.setdefault(STARTED_SUITES_KEY, set())
+        suite = suite_name_for(item)
+        if suite not in started:
+            started.add(suite)
+            _context(item.config).emit(SuiteStarted(suite=suite))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Close the suite's result after its last test (before its platform is stopped)."""
+    started = item.config.stash.get(STARTED_SUITES_KEY, set())
+    suite = suite_name_for(item)
+    if suite in started and (nextitem is None or suite_name_for(nextitem) != suite):
+        _context(item.config).emit(SuiteFinished(suite=suite))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
+                                                                                             pytest.TestReport]:
+    report: pytest.TestReport = yield
     config = item.config
     if CONTEXT_KEY not in config.stash:
-        return
+        return report
     context = config.stash[CONTEXT_KEY]
     recorded = context.checks_by_test.get(item.nodeid, [])
     if report.when == "call":
-        failing = [c for c in recorded if c.is_failure]
+        failing = [c for c in recorded if c.blocks]  # claim-only checks decide claims, not the test
         if report.passed and failing:
             report.outcome = "failed"
             report.longrepr = "\n".join(
@@ -310,6 +285,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = (str(item.path), item.location[1] or 0, recorded[0].message or "not applicable")
     if report.failed and not recorded and _is_suite_test(item):
         _record_crash(context, item, report, call)
+    return report
 
 
 def _is_suite_test(item: pytest.Item) -> bool:
@@ -322,9 +298,8 @@ def _record_crash(context: RunContext, item: pytest.Item, report: pytest.TestRep
     suite = suite_name_for(item)
     is_assert = report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
     text = [call.excinfo.exconly()] if call.excinfo is not None else str(report.longrepr).strip().splitlines()
-    context.record(
-        Check(
-            id=f"{_slug(suite)}.{report.when}.{_slug(item.name)}",
+    context.emit(CheckRecorded(check=Check(
+            id=f"{slug(suite)}.{report.when}.{slug(item.name)}",
             suite=suite,
             category="harness",
             title=f"{item.name} ({report.when})",
@@ -332,9 +307,7 @@ def _record_crash(context: RunContext, item: pytest.Item, report: pytest.TestRep
             status=Status.FAIL if is_assert else Status.ERROR,
             message=(text[-1] if text else "failed")[:500],
             test_nodeid=item.nodeid,
-        ),
-        item.nodeid,
-    )
+    )))
 
 
 # -- the report at session end ---------------------------------------------------------
@@ -353,10 +326,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     aborted = None
     if int(exitstatus) == int(pytest.ExitCode.INTERRUPTED):
         aborted = "interrupted (SIGINT/SIGTERM) before the run finished; this report is partial"
-    from harness.plugins import plugin_manager
-
-    extra = [r for batch in plugin_manager().hook.harness_make_reporters(config=context.config) for r in batch or []]
-    judgement = context.finish(aborted_reason=aborted, extra_reporters=extra)
+    judgement = context.finish(aborted_reason=aborted)
     config.stash[INTERRUPTED_KEY] = aborted or ""
     # a usage error or internal error raised by pytest.exit keeps its own code
     keep = int(exitstatus) in (int(pytest.ExitCode.USAGE_ERROR), int(pytest.ExitCode.INTERNAL_ERROR))
@@ -372,10 +342,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(
         f"verdict: {run.verdict.value} (exit {run.exit_code}) · report: {relative_to_cwd(context.run_dir)}/readiness.html"
     )
+    if context.claims is not None:
+        from harness.claims.fold import summary_line
 
-
-def reraise_usage(exc: Exception) -> None:
-    """Helper for suites: turn a ``UsageError`` into pytest's usage error (exit 4)."""
-    if isinstance(exc, UsageError):
-        raise pytest.UsageError(str(exc)) from None
-    raise exc
+        terminalreporter.write_line(summary_line(run.claims, str(context.config.claims or "")))
+    for failure in context.handler_failures:
+        terminalreporter.write_line(f"report handler failed (the others were written): {failure}", yellow=True)

@@ -6,7 +6,9 @@ suite by exposing a ``SuiteSpec`` under that entry-point group in their own pack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,3 +28,6 @@ class SuiteSpec(BaseModel):
     # (e.g. lifting the per-user rate limit so a capacity test measures capacity, not the
     # limiter). Ignored for systems the harness does not start; recorded in the report.
     platform_env: dict[str, str] = Field(default_factory=dict)
+    # Loads and validates every input the suite will read for a configuration (profile, scenario files),
+    # raising ``UsageError``; ``harness run`` and the pytest plugin call it before any system starts.
+    check_inputs: Callable[[Any], object] | None = None

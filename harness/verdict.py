@@ -47,13 +47,13 @@ def judge(run: RunResult, threshold: Severity) -> Judgement:
         return Judgement(Verdict.ABORTED, [run.aborted_reason])
     if run.error:
         return Judgement(Verdict.ERROR, [run.error])
-    checks = run.all_checks()
+    checks = run.run_checks()  # claim-only checks decide claims: a claims file never changes the run's verdict
     inconclusive = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
     if not any(check.status in RAN_STATUSES for check in checks):
         if inconclusive:  # checks were skipped because the suite could not decide, e.g. an unhealthy generator
             return Judgement(Verdict.INCONCLUSIVE, inconclusive)
         return Judgement(Verdict.NOTHING_RAN, ["no check ran (all skipped, not applicable, or none recorded)"])
-    blocking = [c for c in checks if c.is_failure and c.severity >= threshold]
+    blocking = [c for c in checks if c.blocks and c.severity >= threshold]
     if blocking:
         reasons = [f"{c.id} {c.status.value} ({c.severity.value}): {c.message or c.title}" for c in blocking]
         return Judgement(Verdict.NOT_READY, reasons, blocking)

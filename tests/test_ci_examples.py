@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from harness.cli import main
+from harness.config import HarnessConfig
 from harness.exitcodes import ExitCode
 from harness.gate.baseline import from_run, save_baseline
 from harness.gate.policy import load_policy
@@ -116,13 +117,13 @@ def ci_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(("source", "command"), COMMANDS, ids=[f"{s}:{c[:70]}" for s, c in COMMANDS])
 def test_every_command_runs_on_stand_in_reports(source, command, ci_workspace, monkeypatch, capsys):
     """`gate` and `baseline` for real; `run` up to the moment it would start pytest (flags, config, suites)."""
-    launched: list[list[str]] = []
-    monkeypatch.setattr("harness.cli._launch_pytest", lambda args: launched.append(args) or 0)
+    launched: list[tuple[list[str], HarnessConfig]] = []  # pytest's arguments and the config handed to it whole
+    monkeypatch.setattr("harness.cli._launch_pytest", lambda args, config: launched.append((args, config)) or 0)
     words = argv(command)
     code = main(words)
     assert code in (ExitCode.READY, ExitCode.NOT_READY), (code, capsys.readouterr())
     if words[0] == "run":
-        assert launched and "--profile" in launched[0]
+        assert launched and launched[0][1].profile == words[words.index("--profile") + 1]
         profiles_exist_for(words)
     if "--policy" in words:
         load_policy(Path(words[words.index("--policy") + 1]))

@@ -80,12 +80,11 @@ def test_fuzzed_malformed_config_exits_4_without_traceback(tmp_path, monkeypatch
     (tmp_path / "pyproject.toml").write_text(f"[tool.harness]\n{key} = {value}\n")
     monkeypatch.chdir(tmp_path)
     import harness.cli as cli
-
     import harness.plugins
     from harness.suites import SuiteSpec
 
     ran = []
-    monkeypatch.setattr(cli, "_launch_pytest", lambda args: ran.append(args) or 0)
+    monkeypatch.setattr(cli, "_launch_pytest", lambda args, config: ran.append(args) or 0)
     monkeypatch.setattr(harness.plugins, "resolve_suites", lambda names: [SuiteSpec(name="x", path=tmp_path)])
     code = main(["run"])
     out = capsys.readouterr()

@@ -6,8 +6,19 @@ import pytest
 from pydantic import ValidationError
 
 from harness.model import (
-    Check, EnvironmentInfo, Evidence, FaultInjection, Finding, LoadSecond, RunResult, Sample, Severity,
-    Status, TargetInfo, redact, utcnow,
+    Check,
+    EnvironmentInfo,
+    Evidence,
+    FaultInjection,
+    Finding,
+    LoadSecond,
+    RunResult,
+    Sample,
+    Severity,
+    Status,
+    TargetInfo,
+    redact,
+    utcnow,
 )
 
 

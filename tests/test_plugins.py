@@ -8,8 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from harness.exitcodes import ExitCode
 from harness.model import RunResult, Status
 from tests.conftest import REPO
@@ -114,7 +112,7 @@ def test_hooks_change_checks_environment_and_reporters(pytester, example_server,
     assert result.ret == ExitCode.READY  # the only failure was waived
     latest = tmp_path / "reports" / "latest"
     run = RunResult.model_validate_json((latest / "readiness.json").read_text())
-    nosniff = [c for c in run.all_checks() if c.id == "example.headers.nosniff"][0]
+    nosniff = next(c for c in run.all_checks() if c.id == "example.headers.nosniff")
     assert nosniff.status == Status.WAIVED and "CHG-42" in nosniff.message
     assert run.environment.extra["change_ticket"] == "CHG-42"
     assert (latest / "summary.txt").read_text() == "ready 4\n"

@@ -44,6 +44,7 @@ def test_clean_target_is_ready_and_writes_every_report(tmp_path, example_server)
     assert checks["example.http.health"].suite == "example"
     cases = ET.parse(latest / "junit.xml").getroot().findall(".//testcase")
     assert len(cases) == 4 and not ET.parse(latest / "junit.xml").getroot().findall(".//failure")
+    assert run.all_findings() == [] and json.loads((latest / "findings.sarif").read_text())["runs"][0]["results"] == []
     assert "readiness" in result.stdout and "verdict: ready (exit 0)" in result.stdout
 
 
@@ -59,6 +60,27 @@ def test_a_failed_check_fails_its_test_and_the_run(tmp_path, example_server):
     junit = ET.parse(tmp_path / "reports" / "latest" / "junit.xml").getroot()
     assert [f.get("message") for f in junit.iter("failure")] == [
         "header is None, expected 'nosniff'"]
+
+
+def test_a_third_party_suites_checks_and_finding_reach_every_report(tmp_path, example_server):
+    """The example suite uses only record_check / record_finding: JSON, HTML, JUnit and SARIF all show them."""
+    result = run_harness_pytest(tmp_path, example_server("--no-nosniff"))
+    assert result.returncode == ExitCode.NOT_READY, result.stdout + result.stderr
+    latest = tmp_path / "reports" / "latest"
+    run = load_run(tmp_path / "reports")
+    [finding] = run.all_findings()
+    assert (finding.suite, finding.check_id, finding.location) == ("example", "example.headers.nosniff", "GET /items")
+    assert finding.owasp == ["API8:2023"] and finding.evidence.curl.startswith("curl -i http://127.0.0.1:")
+    html = (latest / "readiness.html").read_text()
+    assert "example.headers.nosniff" in html and "GET /items" in html and "example.latency.p95" in html
+    junit = ET.parse(latest / "junit.xml").getroot()
+    assert {case.get("name") for case in junit.iter("testcase")} == {c.id for c in run.all_checks()}
+    [sarif_run] = json.loads((latest / "findings.sarif").read_text())["runs"]
+    [result_] = sarif_run["results"]
+    assert result_["ruleId"] == "example.headers.nosniff" and "GET /items" in result_["message"]["text"]
+    assert result_["partialFingerprints"]["harnessFindingFingerprint/v1"] == finding.fingerprint
+    assert [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]] == ["example.headers.nosniff"]
+
 
 
 def test_measured_numbers_follow_the_target(tmp_path, example_server):

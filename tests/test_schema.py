@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 
 from harness.model import SCHEMA_VERSION
-from harness.schema import SCHEMA_FILE, current_schema, exported_schema, render
+from harness.schema import current_schema, exported_schema, render
 from tests.test_model import make_run
 
 VERSIONS_FILE = Path(__file__).with_name("schema_versions.json")
@@ -54,3 +54,12 @@ def test_schema_rejects_a_report_with_an_unknown_status():
     except jsonschema.ValidationError:
         return
     raise AssertionError("an unknown status must not validate")
+
+
+def test_claims_file_schema_is_exported_and_validates_the_shipped_claims():
+    import yaml
+
+    assert exported_schema("claims") == current_schema("claims"), (
+        "claims files changed: run `harness schema claims -o harness/schema/claims.schema.json`")
+    for path in (Path(__file__).parents[1] / "scenarios" / "claims").glob("*.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), current_schema("claims"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from harness import __version__
 
-__all__ = ["discover", "__version__"]
+__all__ = ["__version__", "discover"]
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:

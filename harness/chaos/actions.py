@@ -15,9 +15,21 @@ from harness.errors import PlatformError
 from harness.platforms.local.proxy import LinkFaults
 
 __all__ = [
-    "kill_component", "pause_component", "resume_component", "restart_component", "restore_component",
-    "link_fault", "clear_link_faults", "cpu_pressure", "memory_pressure", "release_pressure",
-    "gpu_loss", "restore_gpus", "dependency_outage", "restore_dependency", "heal_platform",
+    "clear_link_faults",
+    "cpu_pressure",
+    "dependency_outage",
+    "gpu_loss",
+    "heal_platform",
+    "kill_component",
+    "link_fault",
+    "memory_pressure",
+    "pause_component",
+    "release_pressure",
+    "restart_component",
+    "restore_component",
+    "restore_dependency",
+    "restore_gpus",
+    "resume_component",
 ]
 
 DEPENDENCY_LINKS = {

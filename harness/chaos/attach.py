@@ -22,14 +22,14 @@ from harness.faults import procs
 from harness.faults.undo import UndoLog
 from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
-from harness.platforms.local.platform import DEFAULT_GPUS
+from harness.platforms.local.refsys import DEFAULT_GPUS
 from harness.platforms.local.state import PlatformState, default_state_dir, read_state
 
 
 class AttachedLocalPlatform:
     name = "local-attached"
-    # actions of harness.chaos.actions it cannot perform (see the module docstring)
-    UNSUPPORTED_ACTIONS = frozenset({"kill_component", "restart_component", "cpu_pressure", "memory_pressure"})
+    # not kill, restart or cgroup limits: see the module docstring
+    fault_kinds = frozenset({"pause", "link", "dependency_outage", "gpu_loss"})
 
     def __init__(self, state_dir: Path | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()

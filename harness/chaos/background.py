@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from harness.faults import procs
+from harness.faults.undo import UndoLog
 from harness.load import LoadProfile, LoadRun
 from harness.load.profile import parse_profile
 from harness.load.result import LoadResult
-from harness.faults import procs
-from harness.faults.undo import UndoLog
 from harness.platforms.local.faults import local_undo_kinds
 
 IDENTITIES = ["role:user", "role:admin"]

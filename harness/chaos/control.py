@@ -24,10 +24,10 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.run import RunEventHandler
 
 from harness.chaos.analysis import complete_report
+from harness.chaos.extension import harness_extension
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import installed_session, use_session
-from harness.chaos.spec import harness_extension
 from harness.chaos.trial import Trial
 from harness.errors import HarnessError
 
@@ -43,11 +43,7 @@ class Standalone:
 
         self.extension = harness_extension(experiment, "experiment")
         self.platform = AttachedLocalPlatform()
-        missing = unmet_requirements(self.platform, self.extension)
-        unsupported = sorted(harness_actions(experiment) & AttachedLocalPlatform.UNSUPPORTED_ACTIONS)
-        if unsupported:
-            missing.append(f"a platform this process owns ({', '.join(unsupported)} cannot act on a system "
-                           "`harness up` started)")
+        missing = unmet_requirements(self.platform, self.extension, experiment)
         if missing:
             raise HarnessError(f"this experiment needs {'; '.join(missing)}; run it through "
                                "`harness run --suite chaos` (with the matching --backend/--redis) instead")
@@ -81,7 +77,7 @@ class Standalone:
         path = trial.out_dir / f"{self.report.name}.report.json"
         path.write_text(self.report.model_dump_json(indent=1, exclude={"timeseries"}))
         for check in self.report.checks():
-            logger.info("harness: %s %s: %s", check["status"].value.upper(), check["id"], check["message"])
+            logger.info("harness: %s %s: %s", check.status.value.upper(), check.id, check.message)
         logger.info("harness: report written to %s", path)
         return self.report
 
@@ -99,7 +95,7 @@ _standalone: Standalone | None = None
 _setup_error: str | None = None
 
 
-class RollbacksAlways(RunEventHandler):  # type: ignore[misc]
+class RollbacksAlways(RunEventHandler):
     """Raise the rollback strategy from ``default`` to ``always``, as the suite runs it (an explicit choice stays).
 
     chaoslib announces ``running`` with its settings after configuring controls and before it reads
@@ -144,13 +140,6 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         except Exception as exc:  # chaoslib would swallow it silently: say what went wrong
             logger.error("harness: measuring the experiment failed: %s: %s", type(exc).__name__, exc)
             raise
-
-
-def harness_actions(experiment: dict[str, Any]) -> set[str]:
-    """Names of the ``harness.chaos.actions`` functions the experiment's method and rollbacks call."""
-    activities = [*(experiment.get("method") or []), *(experiment.get("rollbacks") or [])]
-    return {a["provider"].get("func", "") for a in activities
-            if isinstance(a, dict) and (a.get("provider") or {}).get("module") == "harness.chaos.actions"}
 
 
 def cleanup_control() -> None:

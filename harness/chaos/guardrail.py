@@ -17,17 +17,17 @@ import os
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 from chaoslib.run import RunEventHandler
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.session import ChaosSession
 from harness.chaos.slo import breaches, overall
-from harness.chaos.spec import HarnessExtension
 from harness.model import LoadSecond
 
 
-class _Arming(RunEventHandler):  # type: ignore[misc]
+class _Arming(RunEventHandler):
     """Armed from ``started`` until rollbacks start or the run finishes."""
 
     def __init__(self, watchdog: Watchdog) -> None:
@@ -66,7 +66,7 @@ class Watchdog:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"chaos-{type(self).__name__.lower()}", daemon=True)
 
-    def start(self) -> Watchdog:
+    def start(self) -> Self:
         self._thread.start()
         return self
 

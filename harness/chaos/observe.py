@@ -89,7 +89,7 @@ class MetricsSampler(Pollers):
                         self._ingest(name, values, asked, time.time())
                 self._stop.wait(max(self.interval_s - (time.time() - asked), 0.0))
 
-    def _ingest(self, replica: str, values: dict, asked: float, at: float) -> None:  # type: ignore[type-arg]
+    def _ingest(self, replica: str, values: dict, asked: float, at: float) -> None:
         previous = self._last.get(replica, {})
         first_scrape = replica not in self._last
         self._last[replica] = values

@@ -15,8 +15,14 @@ from harness.chaos.observe import BREAKER_STATE, STATE_NAMES, scrape
 from harness.chaos.session import current_session
 from harness.chaos.slo import judge, time_to_recover
 
-__all__ = ["slo_holds", "breaker_states", "wait_for_breaker", "gateway_readiness", "wait_until_slo_recovers",
-           "acknowledged_writes_readable"]
+__all__ = [
+    "acknowledged_writes_readable",
+    "breaker_states",
+    "gateway_readiness",
+    "slo_holds",
+    "wait_for_breaker",
+    "wait_until_slo_recovers",
+]
 
 
 @bounded(30)

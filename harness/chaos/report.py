@@ -13,10 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.slo import Window
-from harness.chaos.spec import HarnessExtension
-from harness.model import Evidence, FaultInjection, LoadSecond, Metric, Severity, Status
+from harness.model import Check, Evidence, FaultInjection, LoadSecond, Metric, Severity, Status
 
+SUITE = "chaos"
 MIN_OPENINGS_TO_JUDGE_JITTER = 4
 MAX_PHASE_UNCERTAINTY_S = 0.3  # phases timed less precisely than this (slow scrapes) are not judged; ~0.13 s idle
 
@@ -125,8 +126,8 @@ class ExperimentReport(BaseModel):
         return [Metric(name=f"chaos.{self.name}.{key}", value=value, unit="s", samples=1)
                 for key, value in times.items() if value is not None]
 
-    def checks(self) -> list[dict[str, Any]]:
-        """Keyword arguments for ``record_check``, one dict per check."""
+    def checks(self) -> list[Check]:
+        """What the experiment showed, as the suite records it."""
         base = f"chaos.{self.name}"
         claims = self.extension.claims
         if self.not_applicable:
@@ -141,7 +142,7 @@ class ExperimentReport(BaseModel):
         return [self._hypothesis(base, claims), self._recovery(base, claims), self._rollback(base),
                 *self._expectations(base, claims)]
 
-    def _hypothesis(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _hypothesis(self, base: str, claims: list[str]) -> Check:
         problems = []
         if self.aborted:
             problems.append(f"aborted by guardrail: {self.aborted}")
@@ -156,7 +157,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.hypothesis", self.title, status, message, self.evidence(), claims,
                       severity=Severity.HIGH)
 
-    def _recovery(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _recovery(self, base: str, claims: list[str]) -> Check:
         limit = self.extension.recover_within_s
         ttr = self.time_to_recover_s
         ok = ttr is not None and ttr <= limit
@@ -172,7 +173,7 @@ class ExperimentReport(BaseModel):
         first_source, first = next(iter(self.system_noticed.items()))
         return f"the system noticed after {first.after_s:.1f}s ({first_source}: {first.what})"
 
-    def _rollback(self, base: str) -> dict[str, Any]:
+    def _rollback(self, base: str) -> Check:
         if self.leftover_faults:
             return _check(f"{base}.rollback", f"{self.title}: rollbacks undo every fault", Status.FAIL,
                           "the experiment's rollbacks left faults behind (the harness healed them): "
@@ -180,7 +181,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.rollback", f"{self.title}: rollbacks undo every fault", Status.PASS,
                       f"{len(self.injections)} injection(s), all rolled back", self.evidence(), [])
 
-    def _expectations(self, base: str, claims: list[str]) -> list[dict[str, Any]]:
+    def _expectations(self, base: str, claims: list[str]) -> list[Check]:
         expect = self.extension.expect
         out = []
         if expect.breaker_cycle:
@@ -206,7 +207,7 @@ class ExperimentReport(BaseModel):
             out.append(self._fails_closed(base, claims))
         return out
 
-    def _breaker_cycle(self, base: str, tier: str, claims: list[str]) -> dict[str, Any]:
+    def _breaker_cycle(self, base: str, tier: str, claims: list[str]) -> Check:
         seen = [t.split(" ", 3)[-1] for t in self.transitions if f" {tier}: " in t]
         cycle = ["closed->open", "open->half_open", "half_open->closed"]
         replicas_complete = []
@@ -230,7 +231,7 @@ class ExperimentReport(BaseModel):
                       message, self.evidence(transitions=self.transitions[:60], upstream_calls=calls), claims,
                       severity=Severity.HIGH)
 
-    def _jitter(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _jitter(self, base: str, claims: list[str]) -> Check:
         title = f"{self.title}: breaker probes are spread by jitter (no thundering herd)"
         phases = [(lo, hi) for values in self.open_durations_s.values() for lo, hi in values]
         precise = sorted((lo, hi) for lo, hi in phases if hi - lo <= MAX_PHASE_UNCERTAINTY_S)
@@ -252,7 +253,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.retry_jitter", title, Status.FAIL if lockstep else Status.PASS, message, evidence,
                       claims)
 
-    def _data(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _data(self, base: str, claims: list[str]) -> Check:
         title = f"{self.title}: every acknowledged write survives"
         rb = self.read_back
         if rb is None:
@@ -265,7 +266,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.no_data_lost", title, Status.PASS if ok else Status.FAIL, message,
                       self.evidence(read_back=rb.model_dump()), claims, severity=Severity.CRITICAL)
 
-    def _readiness(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _readiness(self, base: str, claims: list[str]) -> Check:
         seen = self.observations.get("gateway_readiness", [])
         red = [f"{name}: {info['status']} failing {info['failing']}" for obs in seen
                for name, info in obs.get("replicas", {}).items() if info.get("status") == 503]
@@ -275,7 +276,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.readiness", f"{self.title}: readiness reports the outage", status, message,
                       self.evidence(readiness=seen[:10]), claims)
 
-    def _clean_failures(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _clean_failures(self, base: str, claims: list[str]) -> Check:
         info = self.writes_during_fault
         attempted, failed, statuses = info.get("attempted", 0), info.get("failed", 0), info.get("statuses", [])
         unclean = [s for s in statuses if not _is_clean_refusal(s)]
@@ -290,7 +291,7 @@ class ExperimentReport(BaseModel):
         return _check(f"{base}.clean_write_failures", f"{self.title}: writes fail cleanly during the outage", status,
                       message, self.evidence(writes_during_fault=info), claims)
 
-    def _fails_closed(self, base: str, claims: list[str]) -> dict[str, Any]:
+    def _fails_closed(self, base: str, claims: list[str]) -> Check:
         """Authenticated calls while the limiter's store is gone: refused cleanly (503/429), none let through."""
         info = self.writes_during_fault
         attempted, succeeded, statuses = info.get("attempted", 0), info.get("succeeded", 0), info.get("statuses", [])
@@ -319,6 +320,6 @@ def _slo_breach(detected_s: float | None) -> str:
 
 
 def _check(check_id: str, title: str, status: Status, message: str, evidence: Evidence, claims: list[str],
-           severity: Severity = Severity.MEDIUM) -> dict[str, Any]:
-    return {"id": check_id.replace("-", "_"), "title": title, "status": status, "severity": severity,
-            "category": "resilience", "message": message, "evidence": evidence, "claims": claims}
+           severity: Severity = Severity.MEDIUM) -> Check:
+    return Check(id=check_id.replace("-", "_"), suite=SUITE, title=title, status=status, severity=severity,
+                 category="resilience", message=message, evidence=evidence, claims=claims)

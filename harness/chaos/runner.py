@@ -19,33 +19,55 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
 
-from harness.faults import cgroups
 from harness.chaos.analysis import complete_report
+from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
+from harness.chaos.faults import load_fault_kinds, python_activities
 from harness.chaos.guardrail import Guardrail, Watchdog
 from harness.chaos.instruments import Instruments
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
-from harness.chaos.spec import HarnessExtension, harness_extension
 from harness.chaos.trial import Trial
+from harness.errors import UsageError
 from harness.events import Event
+from harness.faults import cgroups
 
 log = logging.getLogger(__name__)
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
 
 
 def load_checked(path: Path) -> tuple[dict[str, Any], HarnessExtension]:
-    """Load and validate an experiment file (chaoslib's validation + the harness extension)."""
-    experiment = load_experiment(str(path))
-    ensure_experiment_is_valid(experiment)
+    """Load and validate an experiment file (chaoslib's validation + the harness extension).
+
+    Anything wrong is a one-line ``UsageError`` naming the file: nothing has started yet.
+    """
+    read_experiment(path)  # a YAML error named by line and column, before chaoslib's own parser
+    try:
+        experiment = load_experiment(str(path))
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise UsageError(f"{path}: not a valid Chaos Toolkit experiment: {' '.join(str(exc).split())}") from None
+    unknown = load_fault_kinds().unknown(experiment)
+    if unknown:
+        raise UsageError(f"{path}: {', '.join(unknown)} is not a fault action (harness.chaos.faults lists "
+                         "what each action injects and undoes)")
     return experiment, harness_extension(experiment, str(path))
 
 
-def unmet_requirements(platform: Any, extension: HarnessExtension) -> list[str]:
+def unmet_requirements(platform: Any, extension: HarnessExtension, experiment: dict[str, Any]) -> list[str]:
+    """What the experiment needs that this platform lacks ([]: it can run here)."""
     missing = []
+    kinds = load_fault_kinds()
+    cannot = [k for k in kinds.injected_by(experiment) if k not in getattr(platform, "fault_kinds", ())]
+    if cannot:
+        used = set(python_activities(experiment))
+        actions = sorted(a.split(":", 1)[1] for k in cannot for a in kinds[k].inject if a in used)
+        missing.append(f"a platform that can apply {', '.join(cannot)} faults ({', '.join(actions)}; platform "
+                       f"{getattr(platform, 'name', '?')!r} cannot)")
     if "postgres" in extension.requires and getattr(platform, "backend", None) != "postgres":
         missing.append("a PostgreSQL backend (--backend postgres); SQLite is a file inside each gateway")
     if "redis" in extension.requires and not getattr(platform, "redis", False):
@@ -70,9 +92,10 @@ class ChaosRunner:
                  load_workers: int = 1, state_dir: Path | None = None, writer_identities: list[str] | None = None,
                  seed: int = 1, emit: Callable[[Event], None] | None = None, instruments: Instruments | None = None,
                  watchdogs: Sequence[Watchdog] = ()) -> None:
-        """``emit`` receives fault injected / healed events as they happen. A game day lends its day-long
-        ``instruments`` and its run-wide ``watchdogs`` (guardrails): once one fired, the runner stops at the
-        next safe point (chaoslib interrupted, rollbacks played, no recovery wait) and marks the report aborted."""
+        """``emit`` receives the run's events as they happen (fault injected / healed); None: keep them in the
+        report. A game day lends its day-long ``instruments`` and its run-wide ``watchdogs`` (guardrails): once
+        one fired, the runner stops at the next safe point (chaoslib interrupted, rollbacks played, no recovery
+        wait) and marks the report aborted."""
         self.platform = platform
         self.target = target
         self.out_dir = Path(out_dir)
@@ -97,7 +120,7 @@ class ChaosRunner:
             extension = harness_extension(experiment, str(path))
         name = name or path.stem
         report = ExperimentReport(name=name, title=experiment["title"], extension=extension)
-        missing = unmet_requirements(self.platform, extension)
+        missing = unmet_requirements(self.platform, extension, experiment)
         if missing:
             report.not_applicable = "needs " + "; ".join(missing)
             return report
@@ -142,7 +165,7 @@ class ChaosRunner:
             raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
 
 
-class SigtermAsCtrlC(RunEventHandler):  # type: ignore[misc]
+class SigtermAsCtrlC(RunEventHandler):
     """SIGTERM interrupts the experiment the way Ctrl-C does.
 
     chaoslib's own SIGTERM handler raises ``InterruptExecution``, which an activity running at that moment
@@ -160,7 +183,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
 
 
-class JournalKeeper(RunEventHandler):  # type: ignore[misc]
+class JournalKeeper(RunEventHandler):
     """Holds chaoslib's journal from the experiment's start, so it is saved even when the run raises."""
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from harness.errors import PlatformError
@@ -63,7 +63,7 @@ class ChaosSession:
 
     # -- the injection timeline ------------------------------------------------------------
     def injected(self, fault: str, target: str) -> FaultInjection:
-        injection = FaultInjection(fault=fault, target=target, started_at=datetime.now(timezone.utc),
+        injection = FaultInjection(fault=fault, target=target, started_at=datetime.now(UTC),
                                    experiment=self.experiment)
         with self._lock:
             self.injections.append(injection)
@@ -73,7 +73,7 @@ class ChaosSession:
 
     def rolled_back(self, target: str, fault: str | None = None) -> None:
         """Close every open injection on ``target`` (of ``fault``, if given)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         healed = []
         with self._lock:
             for injection in self.injections:

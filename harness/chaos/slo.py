@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
-from harness.chaos.spec import Slo
+from harness.chaos.extension import Slo
 from harness.model import LoadSecond
 
 DegradedLookup = Callable[[float, float], tuple[int, int]]  # (wall start, wall end) -> (analyses, degraded)
@@ -114,7 +114,7 @@ def time_to_detect(rows: Sequence[LoadSecond], degraded_at: Callable[[float], tu
 def time_to_recover(rows: Sequence[LoadSecond], degraded_at: Callable[[float], tuple[int, int]], slo: Slo,
                     fault_end_s: float, settle_s: float) -> float | None:
     """Seconds from the fault's end to the first of ``settle_s`` consecutive good seconds (None: never)."""
-    needed = max(int(math.ceil(settle_s)), 1)
+    needed = max(math.ceil(settle_s), 1)
     streak_start: float | None = None
     streak = 0
     for row in overall(rows):

@@ -19,13 +19,13 @@ from typing import Any
 
 from harness.chaos.background import background_profile
 from harness.chaos.bounded import ACTIVITY_THREAD_PREFIX
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.guardrail import Guardrail
 from harness.chaos.instruments import Instruments
 from harness.chaos.precondition import wait_until_healthy
 from harness.chaos.report import ExperimentReport, WriteSummary
 from harness.chaos.session import ChaosSession
 from harness.chaos.slo import time_to_recover
-from harness.chaos.spec import HarnessExtension
 from harness.chaos.writes import WriteTracker
 from harness.events import Event
 from harness.load import LoadResult

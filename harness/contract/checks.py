@@ -117,7 +117,7 @@ def _sample(record: FailureRecord) -> Sample:
 
 
 def all_checks(run: ContractRun) -> list[Check]:
-    checks = spec_checks(run) + [engine_check(run)]
+    checks = [*spec_checks(run), engine_check(run)]
     if run.spec.schema is not None:
         checks += operation_checks(run)
     return checks

@@ -15,16 +15,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.contract.conditions import CONDITIONS
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "contract"
 NOISE_DIR = PROFILE_DIR / "noise"  # rules shared by profiles (include_noise)
 TARGETS_DIR = PROFILE_DIR / "targets"  # rules of one API, chosen by its OpenAPI info.title
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
+Phase = Literal["examples", "coverage", "fuzzing", "stateful"]
+PHASES: tuple[Phase, ...] = ("examples", "coverage", "fuzzing", "stateful")
 # Schemathesis 4 check names; ``all`` in a profile means every one of them.
 KNOWN_CHECKS = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
@@ -99,7 +100,7 @@ class ContractProfile(BaseModel):
                                    "engine); the harness stops the engine itself at this point. Default: max_time_s + 25 %, at least 5 s more")
     max_examples: int = Field(20, ge=1, le=10_000, description="examples per operation per fuzzing round")
     mode: Literal["positive", "negative", "all"] = "all"
-    phases: list[Literal["examples", "coverage", "fuzzing", "stateful"]] = Field(default_factory=lambda: list(PHASES))
+    phases: list[Phase] = Field(default_factory=lambda: list(PHASES))
     checks: list[str] | Literal["all"] = "all"
     stateful_max_steps: int = Field(8, ge=1, le=200)
     request_timeout_s: float = Field(5.0, gt=0, le=120)
@@ -186,10 +187,7 @@ def _noise_path(name: str, profile_path: Path) -> Path:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
     return data

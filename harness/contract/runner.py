@@ -29,9 +29,9 @@ from schemathesis.engine import events, from_schema
 from harness.contract.auth import wfc_auth_config
 from harness.contract.chain import chained_reproduction
 from harness.contract.conditions import scenario_conditions
+from harness.contract.document import SpecReport, load_spec
 from harness.contract.findings import FailureRecord, case_keys, case_shape, merge_duplicates, replayable_curl
 from harness.contract.profile import KNOWN_CHECKS, ContractProfile, target_noise
-from harness.contract.spec import SpecReport, load_spec
 from harness.platforms.base import Target
 from harness.safety import ensure_allowed
 

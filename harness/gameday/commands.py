@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,10 +21,10 @@ FileArg = Annotated[Path, typer.Argument(help="a game-day file (scenarios/gameda
 def run(
     file: FileArg,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and print the plan; touch nothing")] = False,
-    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="folder for run reports")] = None,
-    defects: Annotated[Optional[str], typer.Option(help="reference-system defect switches to add, comma-separated")] = None,
-    allow_host: Annotated[Optional[list[str]], typer.Option(help="allow a non-loopback target host (repeatable)")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="seed for the background load")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="folder for run reports")] = None,
+    defects: Annotated[str | None, typer.Option(help="reference-system defect switches to add, comma-separated")] = None,
+    allow_host: Annotated[list[str] | None, typer.Option(help="allow a non-loopback target host (repeatable)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed for the background load")] = None,
 ) -> None:
     """Run a game day: one report, exit 0 ready / 1 not ready / 2 aborted (guardrail, Ctrl-C, SIGTERM)."""
     from harness.gameday.plan import describe, make_plan
@@ -44,7 +44,7 @@ def run(
     ensure_runnable(plan, config)
     runner = GameDayRunner(plan, config, progress=lambda line: err.print(f"  ⋯ {line}", highlight=False, markup=False))
     code = runner.run()
-    result = runner.record.context.result
+    result = runner.context.result
     day = result.gameday
     if day is not None:
         err.print(f"hypothesis {day.hypothesis_verdict}: {day.verdict_reason}", highlight=False, markup=False)
@@ -59,7 +59,7 @@ def schedule(
     emit: Annotated[str, typer.Option("--emit", help="cronjob, github-actions or systemd")],
     image: Annotated[str, typer.Option(help="cronjob: the harness image")] = "",
     namespace: Annotated[str, typer.Option(help="cronjob: namespace the job runs in")] = "harness",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
 ) -> None:
     """Print a ready manifest for a scheduler you already run (Kubernetes CronJob, GitHub Actions, systemd timer)."""
     from harness.gameday.emit import render_schedule

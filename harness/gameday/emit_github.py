@@ -45,7 +45,7 @@ def workflow(plan: Plan) -> dict[str, Any]:
         "concurrency": {"group": name, "cancel-in-progress": False},
         "jobs": {"gameday": {
             "runs-on": "ubuntu-latest",
-            "timeout-minutes": int(math.ceil(plan.day.guardrails.max_duration_s / 60)) + SETUP_MINUTES,
+            "timeout-minutes": math.ceil(plan.day.guardrails.max_duration_s / 60) + SETUP_MINUTES,
             "env": {"HARNESS_TRIGGER": "gameday"},
             "steps": steps,
         }},

@@ -56,7 +56,7 @@ def cronjob_objects(plan: Plan, *, image: str | None = None, namespace: str = "h
                        k8s.V1VolumeMount(name="reports", mount_path=REPORT_DIR)],
         resources=k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "1Gi"}, limits={"memory": "2Gi"}),
         security_context=k8s.V1SecurityContext(allow_privilege_escalation=False))
-    deadline = int(math.ceil(plan.day.guardrails.max_duration_s)) + START_MARGIN_S
+    deadline = math.ceil(plan.day.guardrails.max_duration_s) + START_MARGIN_S
     pod = k8s.V1PodSpec(service_account_name=name, restart_policy="Never", containers=[container],
                         termination_grace_period_seconds=60,  # SIGTERM aborts the day: rollbacks, report, exit 2
                         volumes=[k8s.V1Volume(name="gameday", config_map=k8s.V1ConfigMapVolumeSource(name=name)),

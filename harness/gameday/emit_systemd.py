@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from croniter import croniter
@@ -34,8 +35,8 @@ def _runs(values: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _field(values: list[int | str], *, names: list[str] | None = None, width: int = 2) -> str:
-    if values == ["*"]:
+def _field(values: Sequence[int | str], *, names: list[str] | None = None, width: int = 2) -> str:
+    if list(values) == ["*"]:
         return "*"
     parts = []
     for low, high in _runs([int(v) for v in values]):
@@ -50,8 +51,7 @@ def on_calendar(cron: str) -> str:
     if dom != ["*"] and dow != ["*"]:
         raise UsageError(f"schedule.cron {cron!r}: restricting both day-of-month and day-of-week means 'either' in "
                          "cron and 'both' in systemd; use one of them for --emit systemd")
-    dow = sorted({int(d) % 7 for d in dow}) if dow != ["*"] else dow  # 7 is Sunday too
-    days = "" if dow == ["*"] else _field(list(dow), names=DAYS) + " "
+    days = "" if dow == ["*"] else _field(sorted({int(d) % 7 for d in dow}), names=DAYS) + " "  # 7 is Sunday too
     return f"{days}*-{_field(month)}-{_field(dom)} {_field(hour)}:{_field(minute)}:00 UTC"
 
 
@@ -71,7 +71,7 @@ def units(plan: Plan) -> tuple[str, str]:
     """(service unit text, timer unit text)."""
     name = job_name(plan)
     day = plan.day
-    timeout = int(math.ceil(day.guardrails.max_duration_s)) + START_MARGIN_S
+    timeout = math.ceil(day.guardrails.max_duration_s) + START_MARGIN_S
     service = "\n".join([
         "[Unit]",
         f"Description=Game day: {day.title} (owner {day.owner})",

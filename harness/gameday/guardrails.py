@@ -53,7 +53,7 @@ def breach(condition: StopCondition, rows: list[LoadSecond], not_before_s: float
     if not published:
         return None
     last = int(max(published))
-    first = last - int(math.ceil(condition.for_s)) + 1
+    first = last - math.ceil(condition.for_s) + 1
     if first < not_before_s:
         return None
     by_second = {int(row.t): row for row in rows if row.label == condition.operation and first <= row.t <= last}

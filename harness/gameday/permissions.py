@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import UsageError
 from harness.gameday.plan import Plan
@@ -44,7 +45,7 @@ KUBERNETES_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
-def actions_of(experiment: dict) -> list[str]:  # type: ignore[type-arg]
+def actions_of(experiment: dict[str, Any]) -> list[str]:
     """The ``harness.chaos.actions`` functions an experiment's method and rollbacks call, in order."""
     activities = [*(experiment.get("method") or []), *(experiment.get("rollbacks") or [])]
     return list(dict.fromkeys(a["provider"].get("func", "") for a in activities

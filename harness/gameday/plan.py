@@ -18,7 +18,8 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 from pydantic import ValidationError
 
-from harness.chaos.spec import EXPERIMENT_DIR, EXTENSION_NAME, HarnessExtension
+from harness.chaos.extension import EXPERIMENT_DIR, EXTENSION_NAME, HarnessExtension
+from harness.chaos.faults import load_fault_kinds
 from harness.errors import UsageError, invalid_input
 from harness.gameday.spec import GameDay, LocalOptions, Step, load_gameday
 from harness.load import LoadProfile
@@ -151,6 +152,10 @@ def plan_step(day: GameDay, source: Path, index: int, step: Step) -> PlannedStep
     except ChaosException as exc:
         raise UsageError(f"{where}: {step.experiment} is not a valid Chaos Toolkit experiment with these "
                          f"overrides: {' '.join(str(exc).split())}") from None
+    unknown = load_fault_kinds().unknown(experiment)
+    if unknown:
+        raise UsageError(f"{where}.experiment: {', '.join(unknown)} is not a fault action (harness.chaos.faults lists "
+                         "what each action injects and undoes)")
     _check_requirements(day, extension, where)
     return PlannedStep(index=index, step=step, path=path, experiment=experiment, extension=extension)
 
@@ -168,16 +173,16 @@ def _override_pauses(experiment: dict[str, Any], step: Step, where: str) -> None
 def _override_extension(experiment: dict[str, Any], step: Step, source: str, index: int) -> HarnessExtension:
     where = f"{source}: steps.{index}"
     extensions = experiment.get("extensions") or []
-    index = next((i for i, e in enumerate(extensions) if isinstance(e, dict) and e.get("name") == EXTENSION_NAME), None)
-    if index is None:
+    position = next((i for i, e in enumerate(extensions) if isinstance(e, dict) and e.get("name") == EXTENSION_NAME), None)
+    if position is None:
         raise UsageError(f"{where}.experiment: {step.experiment} has no 'harness' extension, so the harness "
                          "cannot measure it")
-    merged = _deep_merge(extensions[index], step.harness)
+    merged = _deep_merge(extensions[position], step.harness)
     try:
         extension = HarnessExtension.model_validate(merged)
     except ValidationError as exc:
         raise invalid_input(source, exc, prefix=f"steps.{index}.harness.") from None
-    extensions[index] = extension.model_dump(mode="json")
+    extensions[position] = extension.model_dump(mode="json")
     return extension
 
 

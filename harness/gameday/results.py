@@ -9,7 +9,7 @@ inconclusive when the day lost its steady state before any fault, was interrupte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ def step_checks(outcome: StepOutcome) -> list[Check]:
     if report is None:
         return []
     prefix = f"chaos.{report.name}."
-    return [Check(**{**kwargs, "id": f"{SUITE}.{outcome.planned.id}." + kwargs["id"].removeprefix(prefix)},
-                  suite=SUITE) for kwargs in report.checks()]
+    return [check.model_copy(update={"id": f"{SUITE}.{outcome.planned.id}." + check.id.removeprefix(prefix),
+                                      "suite": SUITE}) for check in report.checks()]
 
 
 def step_metrics(outcome: StepOutcome) -> list[Metric]:
@@ -133,4 +133,4 @@ def day_result(plan: Plan, rows: list[GameDayStep], guardrails: list[GuardrailEv
 
 
 def wall(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None

@@ -12,6 +12,7 @@ verdict; the platform the harness started is stopped after that.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -24,16 +25,40 @@ from harness.chaos.instruments import Instruments
 from harness.chaos.runner import ChaosRunner, ExperimentInterrupted
 from harness.config import HarnessConfig
 from harness.errors import HarnessError
-from harness.events import Event, FaultInjected, GameDayStarted, GuardrailFired, Interrupted, Progress
+from harness.events import (
+    ArtifactSaved,
+    CheckRecorded,
+    Event,
+    EventHandler,
+    FaultInjected,
+    GameDayConcluded,
+    GameDayStarted,
+    GuardrailFired,
+    HarnessFailed,
+    Interrupted,
+    MetricsRecorded,
+    Progress,
+    SeriesRecorded,
+    SuiteFinished,
+    SuiteInconclusive,
+    SuiteStarted,
+)
 from harness.gameday.guardrails import DayGuardrail, Firing
 from harness.gameday.plan import Plan, PlannedStep
-from harness.gameday.record import DayRecord
 from harness.gameday.results import (
-    SUITE, StepOutcome, day_result, hypothesis_check, step_checks, step_metrics, step_row, wall,
+    SUITE,
+    StepOutcome,
+    day_result,
+    hypothesis_check,
+    step_checks,
+    step_metrics,
+    step_row,
+    wall,
 )
 from harness.gameday.target import start_platform
 from harness.model import GuardrailEvent, utcnow
 from harness.report.webhook import WebhookNotifier
+from harness.run_context import RunContext
 
 ABORT_LOAD_GRACE_S = 0.8  # requests in flight get this long when the day aborts; then the workers are killed
 
@@ -47,7 +72,8 @@ class GameDayRunner:
         notes = plan.day.notifications
         self.notifier = WebhookNotifier(notes.webhooks, allow_hosts=notes.allow_hosts, events=notes.events,
                                         timeout_s=notes.timeout_s)
-        self.record = DayRecord(config, [self.notifier], run_id=run_id)
+        os.environ.setdefault("HARNESS_TRIGGER", "gameday")  # the report's trigger (harness.environment)
+        self.context = RunContext(config, run_id=run_id, handlers=day_handlers(config, self.notifier))
         self.outcomes = [StepOutcome(planned) for planned in plan.steps]
         self.guardrail_events: list[GuardrailEvent] = []
         self.instruments: Instruments | None = None
@@ -60,24 +86,24 @@ class GameDayRunner:
 
     @property
     def run_dir(self) -> Path:
-        return self.record.context.run_dir
+        return self.context.run_dir
 
     def run(self) -> int:
         """The day, start to finish; the exit code (0 ready, 1 not ready, 2 aborted, 3 harness error, 6 inconclusive)."""
         day, platform = self.plan.day, None
         with sigterm_as_interrupt():
             try:
-                self.emit(GameDayStarted(run_id=self.record.run_id, title=day.title, hypothesis=day.hypothesis,
+                self.emit(GameDayStarted(run_id=self.context.run_id, title=day.title, hypothesis=day.hypothesis,
                                          owner=day.owner, steps=[s.id for s in self.plan.steps], file=str(self.plan.source)))
                 try:
-                    platform, target = start_platform(self.plan, self.config, self.record)
+                    platform, target = start_platform(self.plan, self.config, self.context)
                     self._day(platform, target)
                 except KeyboardInterrupt as exc:
                     self.interrupted = "interrupted (SIGINT/SIGTERM) during the game day; this report is partial"
                     if isinstance(exc, ExperimentInterrupted):
                         self._outcome(exc.report.name).report = exc.report
                 except HarnessError as exc:
-                    self.record.context.result.error = str(exc)
+                    self.emit(HarnessFailed(error=str(exc)))
                 self._wind_down(platform)
                 return self._finish()
             finally:
@@ -85,17 +111,14 @@ class GameDayRunner:
                     self.guard.stop()
                 if self.instruments is not None:
                     self.instruments.stop(within_s=ABORT_LOAD_GRACE_S)  # already stopped unless something raised
-                try:
-                    if platform is not None:
-                        platform.stop()
-                finally:
-                    self.record.shutdown()
+                if platform is not None:
+                    platform.stop()
 
     def emit(self, event: Event) -> None:
         if isinstance(event, FaultInjected) and self.guard is not None and self.instruments is not None:
             start = self.instruments.load.start_epoch or time.time()
             self.guard.watch_from(event.injection.started_at.timestamp() - start)
-        self.record.emit(event)
+        self.context.emit(event)
 
     # -- the day ------------------------------------------------------------------------
     def _day(self, platform: Any, target: Any) -> None:
@@ -103,7 +126,7 @@ class GameDayRunner:
                                        allow_hosts=tuple(self.config.allow_hosts),
                                        load_workers=self.plan.day.background_load.workers,
                                        state_dir=getattr(platform, "state_dir", None))
-        self.record.context.suite(SUITE)
+        self.emit(SuiteStarted(suite=SUITE))
         self.progress(f"background load {self.plan.load.name} at {self.plan.load_rate()} starting")
         self.instruments.start()
         self.guard = DayGuardrail(self.plan.day.guardrails, self.instruments.load.live,
@@ -180,10 +203,10 @@ class GameDayRunner:
         if aborting:
             # every trial healed the platform after chaoslib's rollbacks (or on the signal); heal once more only
             # if the timeline still shows a fault on (e.g. a signal between an injection and its trial's heal)
-            still_on = [i for i in self.record.context.result.timeline if i.ended_at is None]
+            still_on = [i for i in self.context.result.timeline if i.ended_at is None]
             if still_on and platform is not None and hasattr(platform, "clear_all_faults"):
                 platform.clear_all_faults()
-            ended = [i.ended_at.timestamp() for i in self.record.context.result.timeline if i.ended_at is not None]
+            ended = [i.ended_at.timestamp() for i in self.context.result.timeline if i.ended_at is not None]
             self.rolled_back_at = time.time() if still_on or not ended else max(ended)  # the last fault's rollback
             if self.instruments is not None:
                 self.instruments.stop(within_s=ABORT_LOAD_GRACE_S)
@@ -197,33 +220,37 @@ class GameDayRunner:
             self.instruments.stop()
 
     def _finish(self) -> int:
-        result = self.record.context.result
-        suite = result.suite(SUITE)
+        """The day's results as events (steps, load series, the day's summary), then judge and write: the exit code."""
+        emit = self.emit
         rows = []
         for outcome in self.outcomes:
             checks = step_checks(outcome)
-            suite.checks.extend(checks)
-            suite.metrics.extend(step_metrics(outcome))
+            for check in checks:
+                emit(CheckRecorded(check=check))
+            emit(MetricsRecorded(suite=SUITE, metrics=step_metrics(outcome)))
             if outcome.report is not None:
-                suite.artifacts.extend(outcome.report.artifacts)
+                emit(ArtifactSaved(suite=SUITE, paths=outcome.report.artifacts))
             rows.append(step_row(outcome, checks, self.run_dir))
+        error = self.context.result.error
         day = day_result(self.plan, rows, self.guardrail_events, stopped_at=self.stopped_at,
-                         interrupted=self.interrupted, error=result.error)
+                         interrupted=self.interrupted, error=error)
         day.rolled_back_at, day.load_stopped_at = wall(self.rolled_back_at), wall(self.load_stopped_at)
-        result.gameday = day
-        if day.hypothesis_verdict != "inconclusive" or not result.error:
-            suite.checks.append(hypothesis_check(day))
+        if day.hypothesis_verdict != "inconclusive" or not error:
+            emit(CheckRecorded(check=hypothesis_check(day)))
         if self.instruments is not None and self.instruments.load.start_epoch is not None:
-            offset = self.instruments.load.start_epoch - suite.started_at.timestamp()
-            suite.timeseries = [row.model_copy(update={"t": row.t + offset}) for row in self.instruments.rows]
+            emit(SeriesRecorded(suite=SUITE, rows=self.instruments.rows, start_epoch=self.instruments.load.start_epoch))
             load = self.instruments.result
             if load is not None and load.inconclusive:
-                suite.inconclusive = f"load generator unhealthy: {load.inconclusive}"
-            suite.artifacts.extend(load.artifacts if load is not None else [])
+                emit(SuiteInconclusive(suite=SUITE, reason=f"load generator unhealthy: {load.inconclusive}"))
+            if load is not None and load.artifacts:
+                emit(ArtifactSaved(suite=SUITE, paths=load.artifacts))
         lost = next((s for s in rows if s.status == "inconclusive"), None)
         if lost is not None and not any(s.status == "failed" for s in rows):
-            suite.inconclusive = suite.inconclusive or f"{lost.id}: {lost.message}"
-        return self.record.finish()
+            emit(SuiteInconclusive(suite=SUITE, reason=f"{lost.id}: {lost.message}"))
+        if any(suite.name == SUITE for suite in self.context.result.suites):
+            emit(SuiteFinished(suite=SUITE))
+        emit(GameDayConcluded(day=day))
+        return int(self.context.finish().exit_code)
 
     def _outcome(self, step_id: str) -> StepOutcome:
         return next(o for o in self.outcomes if o.planned.id == step_id)
@@ -231,6 +258,18 @@ class GameDayRunner:
     def _load_time(self) -> float:
         start = self.instruments.load.start_epoch if self.instruments is not None else None
         return time.time() - start if start else 0.0
+
+
+def day_handlers(config: HarnessConfig, notifier: WebhookNotifier) -> list[EventHandler]:
+    """The report writers (with plugins' SARIF rules), plugins' own handlers, then the day's webhooks."""
+    from harness.plugins import plugin_manager
+    from harness.report import builtin_writers
+
+    hook = plugin_manager().hook
+    rules = {rule_id: rule for batch in hook.harness_sarif_rules() for rule_id, rule in (batch or {}).items()}
+    handlers: list[EventHandler] = list(builtin_writers(rules))
+    handlers += [h for batch in hook.harness_event_handlers(config=config) for h in batch or []]
+    return [*handlers, notifier]
 
 
 @contextmanager

@@ -83,8 +83,11 @@ class Target(_Strict):
         return self
 
     def parsed_options(self) -> LocalOptions | KubernetesOptions | ExternalOptions:
-        model = {"local": LocalOptions, "kind": KubernetesOptions, "external": ExternalOptions}[self.platform]
-        return model.model_validate(self.options)
+        if self.platform == "kind":
+            return KubernetesOptions.model_validate(self.options)
+        if self.platform == "external":
+            return ExternalOptions.model_validate(self.options)
+        return LocalOptions.model_validate(self.options)
 
 
 class BackgroundLoad(_Strict):

@@ -13,9 +13,10 @@ from typing import Any
 
 from harness.config import HarnessConfig, load_config
 from harness.errors import HarnessError, UsageError
+from harness.events import EnvironmentNoted, TargetAttached
 from harness.gameday.plan import Plan
-from harness.gameday.record import DayRecord
 from harness.gameday.spec import ExternalOptions, LocalOptions
+from harness.run_context import RunContext
 from harness.safety import ensure_urls_allowed
 
 # the chaos suite's own start-up environment (suites/chaos SuiteSpec.platform_env), read from its registration
@@ -62,11 +63,11 @@ def chaos_platform_env() -> dict[str, str]:
     return dict(spec.platform_env) if spec is not None else dict(FALLBACK_PLATFORM_ENV)
 
 
-def start_platform(plan: Plan, config: HarnessConfig, record: DayRecord) -> tuple[Any, Any]:
+def start_platform(plan: Plan, config: HarnessConfig, context: RunContext) -> tuple[Any, Any]:
     """Start (or attach to) the target; (platform, target). A failed start cleans up and raises."""
     from harness.platforms import make_platform
 
-    log_dir = record.context.run_dir / "logs" / "gameday"
+    log_dir = context.run_dir / "logs" / "gameday"
     options = plan.day.target.parsed_options()
     env = chaos_platform_env()
     if isinstance(options, LocalOptions):
@@ -81,10 +82,9 @@ def start_platform(plan: Plan, config: HarnessConfig, record: DayRecord) -> tupl
         target = platform.__enter__()
     except HarnessError as exc:
         raise type(exc)(f"platform failed to start: {exc}") from None
-    context = record.context
-    context.set_target(target.base_url, target.openapi_url)
-    context.add_environment(platform.environment())
+    context.emit(TargetAttached(base_url=target.base_url, openapi_url=target.openapi_url))
+    context.emit(EnvironmentNoted(facts=platform.environment()))
     if platform.name != "external":
-        context.add_environment({"platform_env[gameday]": ", ".join(f"{k}={v}" for k, v in sorted(env.items()))})
+        context.emit(EnvironmentNoted(facts={"platform_env[gameday]": ", ".join(f"{k}={v}" for k, v in sorted(env.items()))}))
     platform.target = target
     return platform, target

@@ -66,7 +66,7 @@ class Baseline(_Strict):
 def check_statuses(run: RunResult) -> dict[str, Status]:
     """One status per check id: the worst of its instances (a probe may run once per operation)."""
     out: dict[str, Status] = {}
-    for check in run.all_checks():
+    for check in run.run_checks():
         known = out.get(check.id)
         if known is None or _STATUS_ORDER.index(check.status) < _STATUS_ORDER.index(known):
             out[check.id] = check.status

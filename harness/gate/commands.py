@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,11 +19,11 @@ BaselineDirOpt = Annotated[Path, typer.Option("--baseline-dir", help="where name
 def gate(
     report: Annotated[list[Path], typer.Argument(help="readiness.json or a run folder (e.g. reports/latest); "
                                                         "several are judged as one run")],
-    policy: Annotated[Optional[Path], typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
-    waivers: Annotated[Optional[Path], typer.Option(help="waivers YAML (in addition to the policy's own)")] = None,
-    baseline: Annotated[Optional[str], typer.Option(help="compare with a baseline: a name in --baseline-dir or a .json path")] = None,
+    policy: Annotated[Path | None, typer.Option(help="policy YAML (default: severity threshold medium)")] = None,
+    waivers: Annotated[Path | None, typer.Option(help="waivers YAML (in addition to the policy's own)")] = None,
+    baseline: Annotated[str | None, typer.Option(help="compare with a baseline: a name in --baseline-dir or a .json path")] = None,
     baseline_dir: BaselineDirOpt = DEFAULT_DIR,
-    summary_md: Annotated[Optional[Path], typer.Option("--summary-md", help="append a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")] = None,
+    summary_md: Annotated[Path | None, typer.Option("--summary-md", help="append a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")] = None,
 ) -> None:
     """Judge a report against a policy (and a baseline); the exit code is the CI gate's answer."""
     from harness.gate.baseline import load_baseline

@@ -124,7 +124,7 @@ def apply_gate(run: RunResult, policy: Policy, policy_source: str = "default") -
 def _judge_checks(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline: Baseline | None,
                   result: GateResult, regressions: list[tuple[str, str]], blocking: list[tuple[str, str]]) -> None:
     failing: dict[str, list[Check]] = defaultdict(list)
-    for check in run.all_checks():
+    for check in run.run_checks():
         if check.is_failure:
             failing[check.id].append(check)
     findings: dict[str, list[Finding]] = defaultdict(list)
@@ -177,7 +177,7 @@ def _judge_checks(run: RunResult, policy: Policy, ledger: WaiverLedger, baseline
 def _undecided(run: RunResult, policy: Policy) -> list[str]:
     """Suites that could not decide, and checks the policy would block on that could not decide (throttled)."""
     reasons = [f"{s.name}: {s.inconclusive}" for s in run.suites if s.inconclusive]
-    return reasons + [f"{c.id} inconclusive ({c.severity.value}): {c.message or c.title}" for c in run.all_checks()
+    return reasons + [f"{c.id} inconclusive ({c.severity.value}): {c.message or c.title}" for c in run.run_checks()
                       if c.status is Status.INCONCLUSIVE and policy.action_for(c) == "block"]
 
 

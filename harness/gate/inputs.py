@@ -15,10 +15,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import UsageError
+from harness.yaml_file import read_yaml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -27,12 +27,13 @@ def read_mapping(path: Path, what: str, flag: str, example: str) -> dict[str, An
     """A YAML (or JSON) file whose top level is a mapping; anything else is a ``UsageError``."""
     if not path.is_file():
         raise UsageError(f"{what} file {path} not found; pass an existing file to {flag}")
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise UsageError(f"{path}: not valid {kind} ({exc.__class__.__name__}: {exc})".splitlines()[0]) from None
+    if path.suffix != ".json":
+        data = read_yaml(path, what=f"{what} file")  # a syntax error named by line and column
+    else:
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not valid JSON ({exc.__class__.__name__}: {exc})".splitlines()[0]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -10,7 +10,7 @@ from harness.model import RunResult
 
 def load_reports(paths: list[Path]) -> tuple[RunResult, str]:
     """One report, or several merged (their suites side by side); and how to name it in messages."""
-    from harness.cli import load_report
+    from harness.report.folder import load_report
 
     loaded = [load_report(path) for path in paths]
     if len(loaded) == 1:

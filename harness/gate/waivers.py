@@ -12,7 +12,7 @@ report is stale and warns, so waivers do not outlive their reason unnoticed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -72,7 +72,7 @@ def load_waivers(path: Path) -> list[Waiver]:
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @dataclass

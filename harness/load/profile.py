@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import UsageError, invalid_input
+from harness.yaml_file import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROFILE_DIR = REPO_ROOT / "scenarios" / "load"
@@ -189,10 +190,7 @@ def load_profile(name_or_path: str | Path, overrides: dict[str, Any] | None = No
         shown = str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         shown = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{shown}: not valid YAML ({exc})") from None
+    data = read_yaml(Path(shown), what="load profile")
     if overrides:
         data = apply_overrides(data if isinstance(data, dict) else {}, overrides, shown)
     data = data if not isinstance(data, dict) else {"name": _default_name(path), **data}

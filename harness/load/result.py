@@ -178,7 +178,7 @@ class LoadResult(BaseModel):
 
     def to_checks(self, suite: str = "load") -> list[Check]:
         """One Check per threshold and trend, plus one for the generator's own health."""
-        checks = [self._threshold_check(t, suite) for t in self.thresholds]
+        checks = [self.threshold_check(t, suite) for t in self.thresholds]
         checks += [self._trend_check(t, suite) for t in self.trends]
         checks.append(self._generator_check(suite))
         return checks
@@ -212,7 +212,7 @@ class LoadResult(BaseModel):
             return Status.SKIPPED  # the generator, not the target, may be to blame
         return Status.PASS if passed else Status.FAIL
 
-    def _threshold_check(self, t: ThresholdResult, suite: str) -> Check:
+    def threshold_check(self, t: ThresholdResult, suite: str = "load") -> Check:
         unit = METRICS[t.field][2]
         shown = "no samples" if t.measured is None else f"{t.measured:.4g} {unit}"
         verb = "≤" if METRICS[t.field][3] else "≥"

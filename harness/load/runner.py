@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -23,11 +23,22 @@ import psutil
 from harness.errors import HarnessError, UsageError
 from harness.load import hdr
 from harness.load.plan import (
-    Credentials, WorkerPlan, log_file, ready_file, start_file, stop_file, summary_file,
+    Credentials,
+    WorkerPlan,
+    log_file,
+    ready_file,
+    start_file,
+    stop_file,
+    summary_file,
 )
 from harness.load.profile import LoadProfile
 from harness.load.result import (
-    ALL, GeneratorHealth, LabelTotals, LoadResult, TrendResult, evaluate_profile,
+    ALL,
+    GeneratorHealth,
+    LabelTotals,
+    LoadResult,
+    TrendResult,
+    evaluate_profile,
 )
 from harness.load.schedule import expected_arrivals
 from harness.load.series import SeriesReader
@@ -285,7 +296,7 @@ class LoadRun:
         reasons = [f"worker {g.worker}: {r}" for g in generators for r in g.reasons]
         result = LoadResult(
             profile=self.profile.name, model=self.profile.model, base_url=self.target.base_url,
-            workers=self.workers, started_at=datetime.fromtimestamp(started, timezone.utc), duration_s=duration,
+            workers=self.workers, started_at=datetime.fromtimestamp(started, UTC), duration_s=duration,
             scheduled=sum(s["scheduled"] for s in summaries), requests=everything.requests,
             errors=everything.errors, dropped=everything.dropped,
             error_rate=everything.errors / everything.requests if everything.requests else 0.0,
@@ -365,7 +376,7 @@ def resolve_identities(profile: LoadProfile, target: Target) -> LoadProfile:
                              f"(target has: {sorted(target.identities) or 'none'})")
         return found
 
-    def resolved(ops: list) -> list:  # type: ignore[type-arg]
+    def resolved(ops: list) -> list:
         return [op.model_copy(update={"identities": [n for ref in op.identities for n in expand(ref)]}) for op in ops]
 
     return profile.model_copy(update={"operations": resolved(profile.operations), "setup": resolved(profile.setup)})
@@ -378,7 +389,7 @@ def _process(pid: int) -> psutil.Process | None:
         return None
 
 
-def _merge_labels(summaries: list[dict], scheduled_rate) -> dict[str, LabelTotals]:  # type: ignore[no-untyped-def]
+def _merge_labels(summaries: list[dict], scheduled_rate) -> dict[str, LabelTotals]:
     names = sorted({label for s in summaries for label in s["labels"]})
     out: dict[str, LabelTotals] = {}
     all_latency, all_service = hdr.new_histogram(), hdr.new_histogram()
@@ -393,7 +404,7 @@ def _merge_labels(summaries: list[dict], scheduled_rate) -> dict[str, LabelTotal
                                 service=hdr.LatencyStats.of(service))
         all_latency.add(latency)
         all_service.add(service)
-        sums = [a + b for a, b in zip(sums, counts)]
+        sums = [a + b for a, b in zip(sums, counts, strict=True)]
     out[ALL] = LabelTotals(requests=sums[0], errors=sums[1], dropped=sums[2], scheduled_rate=scheduled_rate(ALL),
                            latency=hdr.LatencyStats.of(all_latency, bounds=True), service=hdr.LatencyStats.of(all_service))
     return out

@@ -96,7 +96,7 @@ def arrival_tuples(profile: LoadProfile, worker_index: int = 0, workers: int = 1
     """``arrivals()`` as plain ``(seq, offset_s, op_index)`` tuples: what the load worker's hot loop claims."""
     segments = _segments(profile)
     ends = list(accumulate(seg.count for seg in segments))
-    befores = [end - seg.count for end, seg in zip(ends, segments)]
+    befores = [end - seg.count for end, seg in zip(ends, segments, strict=True)]
     weights = list(accumulate(op.weight for op in profile.operations))
     if profile.arrivals == "uniform" and len(weights) == 1:
         # Nothing random to keep in step with the other workers: visit only this worker's share.
@@ -133,7 +133,7 @@ class SharedSchedule:
     ``(op_index, offset_s)`` of each arrival that no user was free for.
     """
 
-    __slots__ = ("_source", "_drop", "next")
+    __slots__ = ("_drop", "_source", "next")
 
     def __init__(self, source: Iterator[tuple[int, float, int]], drop: Callable[[tuple[int, float]], None]) -> None:
         self._source = source

@@ -31,7 +31,7 @@ import traceback  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, ClassVar  # noqa: E402
 
 import gevent  # noqa: E402
 import psutil  # noqa: E402
@@ -41,10 +41,11 @@ from locust.env import Environment  # noqa: E402
 from locust.event import EventHook  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
-from harness.load import hdr  # noqa: E402
-from harness.load.plan import WorkerPlan, ready_file, series_file, start_file, stop_file, summary_file  # noqa: E402
+from harness.load.plan import WorkerPlan, ready_file, start_file, stop_file, summary_file  # noqa: E402
 from harness.load.profile import Operation  # noqa: E402
+from harness.load.recorder import Recorder  # noqa: E402
 from harness.load.schedule import SharedSchedule, arrival_tuples  # noqa: E402
+from harness.load.setup_requests import SETUP_ATTEMPTS, SetupError, open_json, post_json  # noqa: E402
 
 MAX_CAPTURED = 1000  # values kept per captured variable and identity
 MAX_TRACEBACKS = 5  # unexpected errors in a request are counted as errors; the first few are logged
@@ -56,116 +57,6 @@ YIELD_FIRST_S = 0.001
 GC_GEN0_THRESHOLD = 10_000  # net new container objects between young-generation collections
 
 
-class Recorder:
-    """Per-second buckets (streamed to disk) and whole-run histograms for one worker.
-
-    Requests arrive as ``(op_index, intended, began, ended, ok)`` tuples in ``pending`` (one
-    list append on the hot path) and drops as ``(op_index, offset_s)`` in ``pending_drops``;
-    ``drain()`` folds them in. Every histogram is a standard HDR histogram, so per-second and
-    whole-run ones still merge exactly across workers.
-    """
-
-    def __init__(self, plan: WorkerPlan) -> None:
-        self.plan = plan
-        self.names = [op.name for op in plan.profile.operations]
-        self.start = 0.0
-        self.pending: list[tuple[int, float, float, float, bool]] = []
-        self.pending_drops: list[tuple[int, float]] = []
-        # second → op index → [requests, errors, dropped, latency µs values]
-        self.seconds: dict[int, dict[int, list[Any]]] = defaultdict(dict)
-        self.second_lag: dict[int, int] = {}  # second (of the send) → max lag µs
-        self.latency = [hdr.new_histogram() for _ in self.names]  # whole run, from per-second ones
-        self.service = [hdr.new_histogram() for _ in self.names]
-        self.counts = [[0, 0, 0] for _ in self.names]  # requests, errors, dropped
-        self.lag = hdr.new_histogram()
-        self.cpu: list[float] = []
-        self.flushed_upto = 0
-        self.series = series_file(plan.out_dir, plan.worker_index).open("a", buffering=1)
-
-    def drain(self) -> None:
-        """Fold pending records into per-second buckets and the whole-run service/lag histograms."""
-        start, floor = self.start, self.flushed_upto
-        seconds, counts = self.seconds, self.counts
-        if self.pending_drops:
-            drops = self.pending_drops.copy()
-            self.pending_drops.clear()
-            for op, offset in drops:  # a drop belongs to the second it was due (or the oldest open one)
-                second = int(offset)
-                bucket = seconds[second if second > floor else floor].get(op)
-                if bucket is None:
-                    bucket = seconds[second if second > floor else floor][op] = [0, 0, 0, []]
-                bucket[2] += 1
-                counts[op][2] += 1
-        if not self.pending:
-            return
-        batch = self.pending.copy()
-        self.pending.clear()
-        service: list[list[int]] = [[] for _ in self.names]
-        lags: list[int] = []
-        second_lag = self.second_lag
-        current, buckets = -1, seconds[floor]
-        for op, intended, began, ended, ok in batch:
-            second = int(ended - start)
-            if second != current:
-                current = second
-                buckets = seconds[second if second > floor else floor]
-            bucket = buckets.get(op)
-            if bucket is None:
-                bucket = buckets[op] = [0, 0, 0, []]
-            bucket[0] += 1
-            if not ok:
-                bucket[1] += 1
-                counts[op][1] += 1
-            bucket[3].append(int((ended - intended) * 1_000_000))
-            service[op].append(int((ended - began) * 1_000_000))
-            lag = int((began - intended) * 1_000_000)
-            lags.append(lag)
-            sent = int(began - start)
-            if sent < floor:
-                sent = floor
-            if lag > second_lag.get(sent, -1):
-                second_lag[sent] = lag
-        for op, values in enumerate(service):
-            counts[op][0] += len(values)
-            hdr.record_many_us(self.service[op], values)
-        hdr.record_many_us(self.lag, lags)
-
-    def flush(self, upto: int, cpu: float | None) -> None:
-        """Write every second below ``upto`` as JSON lines (one per label, plus a 'gen' line)."""
-        self.drain()
-        names, write = self.names, self.series.write
-        for second in range(self.flushed_upto, upto):
-            for op, (requests, errors, dropped, values) in sorted(self.seconds.pop(second, {}).items(),
-                                                                  key=lambda item: names[item[0]]):
-                encoded = ""
-                if values:
-                    histogram = hdr.new_histogram()
-                    hdr.record_many_us(histogram, values)
-                    self.latency[op].add(histogram)
-                    encoded = hdr.encode(histogram)
-                write(json.dumps({"kind": "second", "t": second, "label": names[op], "requests": requests,
-                                  "errors": errors, "dropped": dropped, "latency": encoded}) + "\n")
-            lag = self.second_lag.pop(second, None)
-            gen = {"kind": "gen", "t": second, "worker": self.plan.worker_index,
-                   "lag_max_ms": max(lag, hdr.LOWEST_US) / 1000 if lag is not None else 0.0}
-            if cpu is not None and second == upto - 1:
-                gen["cpu"] = cpu
-            write(json.dumps(gen) + "\n")
-        self.flushed_upto = max(self.flushed_upto, upto)
-
-    def summary(self, scheduled: int, ended: float, stopped_early: bool) -> dict[str, Any]:
-        labels = {}
-        for op, (requests, errors, dropped) in enumerate(self.counts):
-            if requests or errors or dropped:
-                labels[self.names[op]] = {
-                    "requests": requests, "errors": errors, "dropped": dropped,
-                    "latency": hdr.encode(self.latency[op]) if requests else "",
-                    "service": hdr.encode(self.service[op]) if requests else ""}
-        return {"worker": self.plan.worker_index, "scheduled": scheduled, "started_at": self.start,
-                "ended_at": ended, "stopped_early": stopped_early, "labels": labels,
-                "lag": hdr.encode(self.lag) if self.lag.get_total_count() else "", "cpu": self.cpu}
-
-
 class State:
     """Everything the users share inside this process (module-level: Locust creates the users)."""
 
@@ -174,58 +65,24 @@ class State:
     schedule: SharedSchedule
     started = Event()  # the common start time is known
     stopping = False  # finish the request in flight, claim nothing more
-    users: list["GeneratorUser"] = []
+    users: ClassVar[list["GeneratorUser"]] = []
     entered = 0  # users that reached the open-model loop (made their first claim)
     active = 0  # users still serving
     sent = 0  # arrivals handed to the HTTP client (open model); + dropped = scheduled
     allowed_users = 0  # closed model: how many users may run now
     done = Event()
-    tokens: dict[str, str] = {}
-    last_login: dict[str, float] = {}
-    captures: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    tokens: ClassVar[dict[str, str]] = {}
+    last_login: ClassVar[dict[str, float]] = {}
+    captures: ClassVar[dict[str, dict[str, list[Any]]]] = defaultdict(lambda: defaultdict(list))
     next_user_index = 0
     tracebacks = 0
-
-
-class SetupError(RuntimeError):
-    """A login or setup request the run cannot start without was refused."""
-
-
-SETUP_RETRY_STATUSES = {429, 502, 503, 504}  # "try again later": a system still warming up
-SETUP_ATTEMPTS = 5
-SETUP_RETRY_CAP_S = 3.0
-
-
-def _open_json(request: urllib.request.Request, timeout: float, attempts: int = SETUP_ATTEMPTS) -> Any:
-    """One unmeasured setup request; retried (bounded) while the system says "later", honouring Retry-After."""
-    for attempt in range(1, attempts + 1):
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback/allowlisted
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            if exc.code not in SETUP_RETRY_STATUSES or attempt == attempts:
-                raise SetupError(f"{request.get_method()} {request.full_url} answered {exc.code} "
-                                 f"{exc.reason} (attempt {attempt} of {attempts}): "
-                                 f"{exc.read()[:200].decode(errors='replace')}") from None
-            try:
-                wait = float(exc.headers.get("Retry-After") or attempt * 0.5)
-            except ValueError:
-                wait = attempt * 0.5
-            time.sleep(min(max(wait, 0.1), SETUP_RETRY_CAP_S))
-    raise AssertionError("unreachable")
-
-
-def _post_json(url: str, body: dict[str, Any], timeout: float, attempts: int) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    return _open_json(request, timeout, attempts)
 
 
 def login(identity: str, attempts: int = SETUP_ATTEMPTS) -> str:
     """A bearer token; before the run a "later" answer is retried, mid-run (``attempts=1``) it is not."""
     plan = State.plan
     creds = plan.identities[identity]
-    reply = _post_json(plan.base_url.rstrip("/") + plan.login_path,
+    reply = post_json(plan.base_url.rstrip("/") + plan.login_path,
                        {"username": creds.username, "password": creds.password}, plan.profile.timeout_s, attempts)
     State.last_login[identity] = time.time()
     return str(reply["access_token"])
@@ -455,7 +312,7 @@ def run(plan: WorkerPlan) -> None:
                 plan.base_url.rstrip("/") + op.path, method=op.method,
                 data=json.dumps(_fill(op.json_body, 0)).encode() if op.json_body is not None else None,
                 headers={"Content-Type": "application/json", **headers, **op.headers})
-            _capture(op, identity, _open_json(request, plan.profile.timeout_s))
+            _capture(op, identity, open_json(request, plan.profile.timeout_s))
 
     GeneratorUser.host = plan.base_url.rstrip("/")
     GeneratorUser.network_timeout = plan.profile.timeout_s
@@ -520,7 +377,7 @@ def run(plan: WorkerPlan) -> None:
     State.stopping = True
     State.done.set()
     for user in State.users:  # asleep (until an arrival, or thinking): nothing more to send
-        if user.waiting:
+        if user.waiting and user._greenlet is not None:
             user._greenlet.kill(block=False)
     # Let in-flight requests finish (bounded by the request timeout); the users then stop.
     deadline = time.time() + plan.profile.timeout_s + 1

@@ -49,6 +49,9 @@ class Platform(ABC):
     """Starts (or attaches to) a system; optionally knows how to hurt it."""
 
     name: str = "abstract"
+    # chaos fault kinds (harness.chaos.faults) this platform can apply; an experiment injecting another
+    # kind is not applicable here
+    fault_kinds: frozenset[str] = frozenset()
 
     @abstractmethod
     def start(self) -> Target:

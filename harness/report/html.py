@@ -1,19 +1,25 @@
-"""Self-contained HTML report (jinja2 template, inline CSS and SVG, no external URLs)."""
+"""``readiness.html``: the self-contained HTML report (jinja2 template, inline CSS and SVG, no external URLs)."""
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from harness.model import Check, RunResult, Status, SuiteResult
+from harness.model import Check, ClaimResult, ClaimVerdict, RunResult, Status, SuiteResult
 from harness.report.svg import Band, Marker, line_chart
+from harness.report.writer import FileWriter
+
+READINESS_HTML = "readiness.html"
 
 STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.WAIVED, Status.PASS, Status.SKIPPED,
                 Status.NOT_APPLICABLE]
+CLAIM_ORDER = [ClaimVerdict.REFUTED, ClaimVerdict.INCONCLUSIVE, ClaimVerdict.VERIFIED, ClaimVerdict.UNTESTED]
 
 
 def _round_floats(value: Any) -> Any:
@@ -44,8 +50,61 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["evidence"] = evidence_value
+    env.filters["compact"] = compact
+    env.filters["claim_text"] = claim_text
+    env.filters["id_of"] = id
     env.tests["structured"] = lambda value: isinstance(value, (dict, list, tuple))
     return env
+
+
+STATUS_MARKS = re.compile(r"\s*(?:✅|❌|⏳|✔|☑|\[[ xX]\])\s*")
+
+
+def claim_text(text: str) -> str:
+    """A claim as written, without the status marks (✅, [x]) that only say "done" and the empty table cells."""
+    cleaned = STATUS_MARKS.sub(" ", text).replace("**", "")
+    return re.sub(r"(?:\s*\|\s*)+", " | ", cleaned).strip(" |")
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_inline(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_inline(v) for v in value)
+    return str(value)
+
+
+def compact(value: Any, limit: int = 160) -> str:
+    """``{"limit": 100, "per": "user"}`` -> ``limit 100 · per user``; nested values inline (``name: value``)."""
+    value = _round_floats(value)
+    if isinstance(value, dict):  # a lone "values" mapping (header values) needs no caption of its own
+        items = value["values"].items() if list(value) == ["values"] and isinstance(value["values"], dict) \
+            else value.items()
+        text = " · ".join(f"{k.replace('_', ' ')}: {_inline(v)}" for k, v in items)
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _claim_rows(run: RunResult, anchors: dict[int, str]) -> list[tuple[ClaimResult, list[tuple[str, str]]]]:
+    """Claims in verdict order (refuted first), each with links to the rows of the checks it rests on."""
+    by_id: dict[str, list[Check]] = {}
+    for check in run.all_checks():
+        by_id.setdefault(check.id, []).append(check)
+    rows = []
+    for claim in sorted(run.claims, key=lambda c: CLAIM_ORDER.index(c.verdict)):
+        links = []
+        for check_id in claim.checks:
+            candidates = by_id.get(check_id, [])
+            mine = [c for c in candidates if claim.id in c.claims] or candidates
+            failing = [c for c in mine if c.status in (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.SKIPPED)]
+            target = next(iter(failing or mine), None)
+            if target is not None and id(target) in anchors:
+                links.append((check_id, anchors[id(target)]))
+        rows.append((claim, links))
+    return rows
 
 
 def _sorted_checks(suite: SuiteResult) -> list[Check]:
@@ -103,13 +162,32 @@ def render_html(run: RunResult) -> str:
     for suite in run.suites:
         for key, value in suite.counts().items():
             totals[key] += value
+    suites = [(suite, _sorted_checks(suite)) for suite in run.suites]
+    anchors = {id(check): f"check-{suite.name}-{index}" for suite, checks in suites
+               for index, check in enumerate(checks, 1)}
+    claim_counts = {verdict.value: sum(c.verdict == verdict for c in run.claims) for verdict in CLAIM_ORDER}
     context: dict[str, Any] = {
         "run": run,
         "reasons": (run.gate.blocking if run.gate else []) or judge(run, run.severity_threshold).reasons,
         "totals": totals,
-        "suites": [(suite, _sorted_checks(suite)) for suite in run.suites],
+        "suites": suites,
+        "anchors": anchors,
+        "claims": _claim_rows(run, anchors),
+        "claim_counts": claim_counts,
         "findings": sorted(run.all_findings(), key=lambda f: (-f.severity.rank, f.check_id)),
         "charts": _charts(run),
         "duration": (run.finished_at - run.started_at).total_seconds() if run.finished_at else None,
     }
     return _environment().get_template("readiness.html.j2").render(**context)
+
+
+class HtmlWriter(FileWriter):
+    """``readiness.html``: one self-contained page."""
+
+    name = "html"
+    file_name = READINESS_HTML
+
+    def write(self, run: RunResult, folder: Path) -> Path:
+        path = folder / READINESS_HTML
+        path.write_text(render_html(run))
+        return path

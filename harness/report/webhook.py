@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ class WebhookNotifier(EventHandler):
     def _post(self, client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
         outcome: dict[str, Any] = {"url": url, "event": body["event"], "sequence": body["sequence"]}
         for attempt in (1, 2):
-            sent = {**body, "sent_at": datetime.now(timezone.utc).isoformat()}
+            sent = {**body, "sent_at": datetime.now(UTC).isoformat()}
             started = time.monotonic()
             try:
                 response = client.post(url, json=sent)

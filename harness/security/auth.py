@@ -16,7 +16,7 @@ import httpx
 
 from harness.platforms.base import Identity, Target
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation
+from harness.security.openapi import ApiSpec, Operation
 
 TOKEN_KEYS = ("access_token", "token", "id_token", "jwt")
 
@@ -84,7 +84,7 @@ def session_login(client: ProbeClient, op: Operation, identity: Identity) -> Coo
     response = client.post(op.path, json=login_payload(identity))
     if response.status_code not in (200, 201, 204):
         raise LoginFailed(f"cookie login as {identity.name} at {op.path} answered {response.status_code}")
-    cookies = {c.name: c.value for c in httpx.Cookies(response.cookies).jar}
+    cookies = {c.name: c.value or "" for c in httpx.Cookies(response.cookies).jar}  # a valueless cookie is "name="
     if not cookies:  # httpx drops Secure cookies on http:// — read Set-Cookie directly
         for header in response.headers.get_list("set-cookie"):
             name, _, rest = header.partition("=")

@@ -1,13 +1,20 @@
-"""The probe catalogue: one ``Rule`` per check id with its OWASP/CWE refs, default severity and help.
+"""What probes are made of: a ``Rule`` per check id (OWASP/CWE refs, default severity, help), the
+``Outcome`` a probe reaches for a rule, and the ``ProbeGroup`` a probe module declares.
 
-SARIF's ``tool.driver.rules`` and the policy's per-rule overrides are both keyed by these ids.
+SARIF's ``tool.driver.rules`` and the policy's per-rule overrides are both keyed by rule ids. This
+module registers nothing: ``harness.security.registry`` collects the groups explicitly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from harness.model import Evidence, Severity, Status
+
+if TYPE_CHECKING:
+    from harness.security.context import ProbeContext
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class Outcome:
     parameter: str = ""
     evidence: Evidence = field(default_factory=Evidence)
     severity: Severity = Severity.MEDIUM
+    claims: tuple[str, ...] = ()  # claim ids this outcome verifies (run with their numbers)
+    claim_only: bool = False  # run only for those claims' numbers: decides them, never the run's verdict
 
     @property
     def id(self) -> str:
@@ -66,21 +75,27 @@ class Outcome:
         return self.status in (Status.FAIL, Status.ERROR)
 
 
-RULES: dict[str, Rule] = {}
+def for_claims(outcomes: list[Outcome], claims: tuple[str, ...], claim_only: bool) -> list[Outcome]:
+    """Mark outcomes as run with these claims' numbers (see ``harness.claims.runs``)."""
+    for outcome in outcomes:
+        outcome.claims = tuple(dict.fromkeys(outcome.claims + claims))
+        outcome.claim_only = outcome.claim_only or claim_only
+    return outcomes
 
 
 def rule(id: str, title: str, severity: Severity, owasp: str | tuple[str, ...], cwe: str | tuple[str, ...],
          help: str, category: str = "security") -> Rule:
-    """Declare (once) and register a rule; probe modules call this at import time."""
+    """Declare a rule (a plain value: list it in the probe module's ``RULES``)."""
     owasp_t = (owasp,) if isinstance(owasp, str) else owasp
     cwe_t = (cwe,) if isinstance(cwe, str) else cwe
-    declared = Rule(id=id, title=title, severity=severity, owasp=owasp_t, cwe=cwe_t, help=help, category=category)
-    RULES[id] = declared
-    return declared
+    return Rule(id=id, title=title, severity=severity, owasp=owasp_t, cwe=cwe_t, help=help, category=category)
 
 
-def all_rules() -> dict[str, Rule]:
-    """Every rule of every probe module (importing them registers their rules)."""
-    from harness.security import probes  # noqa: F401  (import side effect: registration)
+@dataclass(frozen=True)
+class ProbeGroup:
+    """One probe module's entry point and every rule it can report on."""
 
-    return dict(sorted(RULES.items()))
+    name: str
+    run: Callable[[ProbeContext], list[Outcome]]
+    rules: tuple[Rule, ...]
+    spends_budget: bool = False  # exhausts a budget on the target (rate limit): runs after the others

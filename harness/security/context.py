@@ -1,4 +1,4 @@
-"""Everything a probe needs: the client, the parsed spec, identities, claims and a time budget."""
+"""Everything a probe needs: the client, the parsed spec, identities, the numbers to verify and a time budget."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from harness.claims.model import ClaimsFile
+from harness.claims.parameters import CorsParams, LoginAttemptsParams, RateLimitParams
+from harness.claims.runs import ParamRun, param_runs
 from harness.errors import UsageError
+from harness.openapi_file import save_pretty
 from harness.platforms.base import Identity, Target
 from harness.policy import SecurityPolicy
 from harness.safety import ensure_allowed
 from harness.security.auth import Identities
-from harness.security.claims import SecurityClaims, load_claims
 from harness.security.client import ProbeClient
-from harness.security.spec import ApiSpec, Operation, save_pretty
+from harness.security.openapi import ApiSpec, Operation
 
 
 @dataclass(frozen=True)
@@ -53,22 +56,59 @@ def _mapping(document: Any) -> dict[str, Any]:
     return document
 
 
+DEFAULT_LOGIN_FAILURES = 10  # wrong passwords before throttling, when neither the target nor a claim says
+ALLOWED_ORIGINS_KEY = "cors_allowed_origins"
+
+
+def published_rate_limit(extra: dict[str, Any]) -> RateLimitParams | None:
+    """The limit a platform says it runs (``Target.extra["claims"]["rate_limit"]``), e.g. the refsys' 100/60 s."""
+    data = dict((extra.get("claims") or {}).get("rate_limit") or {})
+    if not data:
+        return None
+    data.setdefault("operations", data.pop("scope", ()))
+    data.pop("id", None)
+    return RateLimitParams.model_validate(data)
+
+
+def published_login_attempts(extra: dict[str, Any]) -> LoginAttemptsParams:
+    data = dict((extra.get("claims") or {}).get("login_attempts") or {})
+    data.pop("id", None)
+    return LoginAttemptsParams.model_validate({"max_failures": DEFAULT_LOGIN_FAILURES, **data})
+
+
+def published_cors(extra: dict[str, Any]) -> CorsParams | None:
+    origins = extra.get(ALLOWED_ORIGINS_KEY)
+    return CorsParams(allowed_origins=tuple(origins)) if origins else None
+
+
 @dataclass
 class ProbeContext:
     target: Target
     client: ProbeClient
     spec: ApiSpec
     identities: Identities
-    claims: SecurityClaims
+    claims: ClaimsFile = field(default_factory=ClaimsFile)  # the run's claims file (empty without one)
     budget: Budget = field(default_factory=Budget)
     policy: SecurityPolicy = field(default_factory=SecurityPolicy)  # the gate policy's ``security`` section
     spec_path: Path | None = None
     spec_lines: dict[str, int] = field(default_factory=dict)
     created: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # op key -> [(owner name, id)]
+    used_identities: set[str] = field(default_factory=set)  # driven into a limit or locked out by a probe
+
+    # -- the numbers each check runs with: the target's own, then each claim that states others ----------
+    def rate_limits(self) -> list[ParamRun[RateLimitParams]]:
+        return param_runs(self.claims, "rate_limit", published_rate_limit(self.target.extra))
+
+    def login_attempts(self) -> list[ParamRun[LoginAttemptsParams]]:
+        return param_runs(self.claims, "login_attempts", published_login_attempts(self.target.extra))
+
+    def cors_allowlists(self) -> list[ParamRun[CorsParams]]:
+        claimed = ClaimsFile(claims=[c for c in self.claims.with_params("cors") if c.params.cors.allowed_origins])  # type: ignore[union-attr]
+        return param_runs(claimed, "cors", published_cors(self.target.extra))
 
     @classmethod
     def open(cls, target: Target, *, allow_hosts: list[str] | None = None, run_dir: Path | None = None,
-             profile: str = "smoke", claims: SecurityClaims | None = None, max_requests: int = 3000,
+             profile: str = "smoke", claims: ClaimsFile | None = None, max_requests: int = 3000,
              policy: SecurityPolicy | None = None) -> ProbeContext:
         """Fetch the spec (saved pretty-printed to ``run_dir/openapi.json``) and prepare identities.
 
@@ -88,9 +128,8 @@ class ProbeContext:
             raise UsageError(f"cannot load the OpenAPI spec from {spec_url} ({str(exc).splitlines()[0]}); the "
                              "security suite works from the spec: pass --openapi-url") from None
         spec_path, lines = save_pretty(document, run_dir) if run_dir else (None, {})
-        if claims is None:
-            claims = load_claims(overrides=target.extra.get("claims"))
-        return cls(target=target, client=client, spec=spec, identities=Identities(client, target), claims=claims,
+        return cls(target=target, client=client, spec=spec, identities=Identities(client, target),
+                   claims=claims or ClaimsFile(),
                    budget=Budget.for_profile(profile), policy=policy or SecurityPolicy(), spec_path=spec_path,
                    spec_lines=lines)
 
@@ -113,7 +152,7 @@ class ProbeContext:
         all_headers = dict(self.identities.bearer(identity) if identity else {})
         all_headers.update(headers or {})
         body = self.spec.example_body(op) if json is ... else json
-        send_json = {} if body is None or op.method in {"GET", "HEAD", "DELETE"} and json is ... else {"json": body}
+        send_json: dict[str, Any] = {} if body is None or (op.method in {"GET", "HEAD", "DELETE"} and json is ...) else {"json": body}
         return self.client.request(op.method, self.url(op, path_values), params=params, headers=all_headers,
                                    **send_json, **kwargs)
 

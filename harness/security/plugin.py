@@ -1,11 +1,17 @@
-"""Harness plugin of the security suite: adds the SARIF reporter to every run."""
+"""Harness plugin of the security suite: describes its probe rules for the SARIF report."""
 
 from __future__ import annotations
 
-from harness.hookspecs import Reporter, hookimpl
-from harness.security.sarif import SarifReporter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from harness.hookspecs import hookimpl
+from harness.security.registry import load_all_rules
+
+if TYPE_CHECKING:
+    from harness.report.sarif import RuleText
 
 
 @hookimpl
-def harness_make_reporters(config: object) -> list[Reporter]:
-    return [SarifReporter()]
+def harness_sarif_rules() -> Mapping[str, RuleText]:
+    return load_all_rules()

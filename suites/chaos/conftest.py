@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.chaos.spec import experiments_for_profile
+from harness.chaos.extension import experiments_for_profile
 from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 from harness.contract import all_checks, findings, load_contract_profile, run_contract, write_run_artifact
 from harness.contract.rerun import previous_database
 from harness.contract.runner import new_seed
+from harness.events import ArtifactSaved, Progress
 from harness.run_context import relative_to_cwd
 
-RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence", "owasp", "cwe")
 
-
-def test_openapi_contract(harness_config, harness_target, harness_run, record_check) -> None:
+def test_openapi_contract(harness_config, harness_target, harness_run, record_check, record_finding) -> None:
     profile = load_contract_profile(harness_config.profile)
     replaying = harness_config.seed is not None
     seed = harness_config.seed if replaying else new_seed()
@@ -26,16 +25,16 @@ def test_openapi_contract(harness_config, harness_target, harness_run, record_ch
     started = (f"contract: seed {seed} (replay with --seed {seed}), profile {profile.name}, "
                f"budget {profile.run_budget_s:g}s" + (f", replaying the database of {database}" if database else ""))
     print(started)
-    harness_run.progress(started)
+    harness_run.emit(Progress(text=started))
     out_dir = harness_run.run_dir / "contract"
     run = run_contract(harness_target, profile, out_dir=out_dir, seed=seed, allow_hosts=harness_config.allow_hosts,
                        openapi=harness_config.openapi_url, replay_database=database,
                        workers=1 if replaying else None)
     print(run.summary())
-    harness_run.progress(run.summary())
+    harness_run.emit(Progress(text=run.summary()))
     for check in all_checks(run):
-        record_check(**{name: getattr(check, name) for name in RECORDED_FIELDS})
-    suite = harness_run.suite("contract")
-    suite.findings.extend(findings(run))
-    suite.artifacts.append(relative_to_cwd(write_run_artifact(run, out_dir)))
-    suite.artifacts.append(relative_to_cwd(out_dir / "hypothesis-db"))
+        record_check(check)
+    for finding in findings(run):
+        record_finding(finding)
+    harness_run.emit(ArtifactSaved(suite=record_check.suite, paths=[
+        relative_to_cwd(write_run_artifact(run, out_dir)), relative_to_cwd(out_dir / "hypothesis-db")]))

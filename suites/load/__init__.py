@@ -1,8 +1,16 @@
 """The load suite: runs a load profile against the target and turns each threshold into a Check."""
 
 from pathlib import Path
+from typing import Any
 
 from harness.suites import SuiteSpec
+
+
+def check_inputs(config: Any) -> None:
+    """The load profile with its ``--load-set`` overrides applied, validated."""
+    from harness.load import load_profile
+
+    load_profile(config.profile, dict(item.split("=", 1) for item in config.load_overrides))
 
 SUITE = SuiteSpec(
     name="load",
@@ -13,4 +21,5 @@ SUITE = SuiteSpec(
     order=10,
     # capacity/fuzzing traffic: measure the system, not the per-user limiter (the security suite verifies that)
     platform_env={"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"},
+    check_inputs=check_inputs,
 )

@@ -7,15 +7,19 @@ the bottleneck: CPU-saturated or lagging behind its arrival schedule.
 from __future__ import annotations
 
 import time
+from fnmatch import fnmatchcase
 from typing import Any
 
+from harness.claims.model import Claim
+from harness.events import ArtifactSaved, MetricsRecorded, Progress, SeriesRecorded, SuiteInconclusive
 from harness.load import LoadRun, load_profile
+from harness.load.claims import claim_checks, claims_by_rate, profile_at_rate
+from harness.load.ops import health_check, metrics_checks, metrics_urls, scrape
 from harness.load.profile import LoadProfile
 from harness.load.result import LoadResult
 from harness.model import LoadSecond
 from harness.platforms.base import Platform
 
-RECORDED_FIELDS = ("id", "title", "status", "severity", "category", "message", "evidence")
 WATCHED_COMPONENTS = ("gateway-1", "gateway-2")  # RSS sampled for soak trends when the platform has pids
 
 
@@ -30,15 +34,14 @@ def watched_pids(platform: Platform) -> dict[str, int]:
     return pids
 
 
-def record_result(result: LoadResult, record_check: Any, harness_run: Any) -> None:
-    for check in result.to_checks(suite="load"):
-        record_check(**{field: getattr(check, field) for field in RECORDED_FIELDS})
-    suite = harness_run.suite("load")
-    suite.timeseries.extend(result.timeseries)
-    suite.metrics.extend(result.to_metrics(suite="load"))
-    suite.artifacts.extend(result.artifacts)
+def record_result(result: LoadResult, record_check: Any, harness_run: Any, suite: str = "load") -> None:
+    for check in result.to_checks(suite=suite):
+        record_check(check)
+    harness_run.emit(SeriesRecorded(suite=suite, rows=result.timeseries))
+    harness_run.emit(MetricsRecorded(suite=suite, metrics=result.to_metrics(suite=suite)))
+    harness_run.emit(ArtifactSaved(suite=suite, paths=result.artifacts))
     if result.inconclusive:
-        suite.inconclusive = f"load generator unhealthy: {result.inconclusive}"
+        harness_run.emit(SuiteInconclusive(suite=suite, reason=f"load generator unhealthy: {result.inconclusive}"))
 
 
 def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
@@ -50,9 +53,15 @@ def progress_line(profile: LoadProfile, rows: list[LoadSecond]) -> str:
             f"{sum(r.errors for r in overall)} errors · {sum(r.dropped for r in overall)} dropped")
 
 
-def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check) -> None:
-    overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
-    profile = load_profile(harness_config.profile, overrides)
+def ops_claims(profile: str, claims: list[Claim]) -> dict[str, bool]:
+    """Whether any claim names the observability checks of this run (they run only for claims)."""
+    patterns = [p for c in claims if not c.untestable for p in c.verify]
+    return {kind: any(fnmatchcase(f"load.{profile}.{kind}.{name}", p) for p in patterns for name in names)
+            for kind, names in (("metrics", ("requests_counted", "latency_histogram")), ("health", ("endpoints",)))}
+
+
+def run_profile(profile: LoadProfile, harness_config: Any, harness_platform: Any, harness_target: Any,
+                harness_run: Any) -> LoadResult:
     with LoadRun(profile, harness_target, workers=harness_config.load_workers,
                  out_dir=harness_run.run_dir / "load" / profile.name, allow_hosts=harness_config.allow_hosts,
                  watch_pids=watched_pids(harness_platform)) as run:
@@ -60,8 +69,33 @@ def test_load_profile(harness_config, harness_platform, harness_target, harness_
         while not run.finished():  # a status line every 5 s: long profiles are not silent
             time.sleep(0.25)
             if time.monotonic() >= next_line and any(row.label == "all" for row in run.live()):
-                harness_run.progress(progress_line(profile, run.live()))
+                harness_run.emit(Progress(text=progress_line(profile, run.live())))
                 next_line += 5
-        result = run.wait()
+        return run.wait()
+
+
+def test_load_profile(harness_config, harness_platform, harness_target, harness_run, record_check,
+                      harness_claims) -> None:
+    overrides = dict(item.split("=", 1) for item in getattr(harness_config, "load_overrides", []) or [])
+    profile = load_profile(harness_config.profile, overrides)
+    wants = ops_claims(profile.name, harness_claims.claims)
+    urls = metrics_urls(harness_target.extra, harness_target.metrics_url)
+    before = scrape(urls, harness_config.allow_hosts) if wants["metrics"] else None
+    result = run_profile(profile, harness_config, harness_platform, harness_target, harness_run)
     print(result.summary())
     record_result(result, record_check, harness_run)
+    ops = metrics_checks(profile.name, before, scrape(urls, harness_config.allow_hosts), result.requests) \
+        if before is not None else []
+    ops += [health_check(profile.name, harness_target.base_url, harness_config.allow_hosts)] if wants["health"] else []
+    for check in ops:  # observability claims: /metrics counts what was sent, health endpoints answer
+        ids = [c.id for c in harness_claims.claims if any(fnmatchcase(check.id, p) for p in c.verify)]
+        record_check(check.model_copy(update={"claims": ids, "claim_only": True}))
+    # latency/throughput/error-rate claims: judged with their own numbers, at their own rate (claim-only checks)
+    for rate, claims in claims_by_rate(profile, harness_claims.claims).items():
+        at_rate, judged = profile, result
+        if rate is not None:
+            harness_run.emit(Progress(text=f"load: claims {', '.join(c.id for c in claims)} at {rate:g} req/s"))
+            at_rate = profile_at_rate(profile, rate)
+            judged = run_profile(at_rate, harness_config, harness_platform, harness_target, harness_run)
+        for check in claim_checks(judged, at_rate, claims):
+            record_check(check)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from harness.suites import SuiteSpec
 
+# Its inputs are read before anything starts by harness.preflight: the policy (with its security section)
+# and the run's claims file (the numbers claims ask the probes to verify); it has no file of its own.
 SUITE = SuiteSpec(
     name="security",
     path=Path(__file__).parent,

@@ -13,11 +13,11 @@ import pytest
 from harness.errors import UsageError
 from harness.model import Check
 from harness.policy import SecurityPolicy, load_policy
+from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
-from harness.security.record import record_outcomes
+from harness.security.record import judge_outcomes
 from harness.security.rules import Action, rules_of
-from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - re-declared here: a fresh system for this suite
 
 RUN_LAST = ("test_ratelimit.py",)
 
@@ -41,15 +41,17 @@ def security_rules(security_policy: SecurityPolicy) -> dict[str, Action]:
 
 
 @pytest.fixture(scope="package")  # harness_target is one platform per suite package
-def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]
-              security_policy) -> Iterator[ProbeContext]:
+def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-untyped-def]  # noqa: F811 - the fixture re-declared above
+              security_policy, harness_claims) -> Iterator[ProbeContext]:
     """The target's spec (saved as ``openapi.json`` in the run folder), identities, claims and budget.
+
+    Checks whose numbers a claim states run with the claim's numbers too (``harness_claims``).
 
     A disallowed spec host or an unreadable spec is a usage error: the run stops with exit 4.
     """
     try:
         ctx = ProbeContext.open(harness_target, allow_hosts=harness_config.allow_hosts, run_dir=harness_run.run_dir,
-                                profile=harness_config.profile, policy=security_policy)
+                                profile=harness_config.profile, policy=security_policy, claims=harness_claims)
     except UsageError as exc:
         pytest.exit(str(exc), returncode=int(exc.exit_code))
     try:
@@ -59,11 +61,15 @@ def probe_ctx(harness_target, harness_run, harness_config,  # type: ignore[no-un
 
 
 @pytest.fixture
-def record_probes(record_check, harness_run, security_rules) -> Callable[[list[Outcome]], list[Check]]:  # type: ignore[no-untyped-def]
+def record_probes(record_check, record_finding, security_rules) -> Callable[[list[Outcome]], list[Check]]:  # type: ignore[no-untyped-def]
     """``record_probes(outcomes)``: one check per outcome, a finding per failure (after policy rules)."""
 
     def record(outcomes: list[Outcome]) -> list[Check]:
         assert outcomes, "a probe returned no outcome at all"
-        return record_outcomes(outcomes, record_check, harness_run.suite("security"), security_rules)
+        checks, findings = judge_outcomes(outcomes, security_rules)
+        recorded = [record_check(check) for check in checks]
+        for finding in findings:
+            record_finding(finding)
+        return recorded
 
     return record

@@ -8,4 +8,4 @@ def test_rate_limit_claim(probe_ctx, record_probes):
 
 
 def test_login_bruteforce(probe_ctx, record_probes):
-    record_probes([jwt.bruteforce(probe_ctx)])
+    record_probes(jwt.bruteforce(probe_ctx))

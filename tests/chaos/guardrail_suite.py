@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.chaos.spec import experiment_paths
+from harness.chaos.extension import experiment_paths
 from harness.pytest_plugin import harness_platform, harness_target  # noqa: F401 - a fresh system for this run
 from suites.chaos import SUITE
 from suites.chaos.test_chaos import test_experiment as run_as_the_suite_does
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.harness_suite(SUITE.name)
 
 
 @pytest.mark.parametrize("experiment_path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
-def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,
-                    harness_run: Any, record_check: Any) -> None:
-    run_as_the_suite_does(experiment_path, harness_config, harness_platform, harness_target, harness_run, record_check)
+def test_experiment(experiment_path: Path, harness_config: Any, harness_platform: Any, harness_target: Any,  # noqa: F811
+                    harness_run: Any, record_check: Any, harness_claims: Any) -> None:  # (fixtures re-declared above)
+    run_as_the_suite_does(experiment_path, harness_config, harness_platform, harness_target, harness_run, record_check,
+                          harness_claims)

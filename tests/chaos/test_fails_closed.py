@@ -8,50 +8,39 @@ writes, window and checks the runner uses, against a limiter that lets calls thr
 from __future__ import annotations
 
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.chaos.analysis import writes_during
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.report import ExperimentReport
-from harness.chaos.spec import HarnessExtension
 from harness.chaos.writes import WriteTracker
 from harness.model import Status
 from harness.platforms.base import Identity, Target
-
-from .stand_ins import answer_json, serving
+from tests.stand_in import Reply, Request, stand_in
 
 IDENTITY = Identity(name="acme_user", username="alice@acme.test", password="pw", tenant="acme", role="user")
 
 
-class LimitedApi(ThreadingHTTPServer):
+class LimitedApi:
     """``POST /auth/login`` and ``POST /analyses``; while ``store_down``, the limiter either refuses or waves through."""
 
     def __init__(self, *, fail_open: bool) -> None:
-        super().__init__(("127.0.0.1", 0), LimitedApiHandler)
         self.fail_open = fail_open
         self.store_down = False
         self.created = 0
 
-
-class LimitedApiHandler(BaseHTTPRequestHandler):
-    server: LimitedApi
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        if self.path == "/auth/login":
-            return answer_json(self, 200, {"access_token": "token"})
-        if self.server.store_down and not self.server.fail_open:
-            return answer_json(self, 503, {"detail": "the rate-limit store is unavailable; failing closed"})
-        self.server.created += 1
-        return answer_json(self, 201, {"id": f"a{self.server.created}"})
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def __call__(self, request: Request) -> Reply:
+        if request.path == "/auth/login":
+            return Reply(200, {"access_token": "token"})
+        if self.store_down and not self.fail_open:
+            return Reply(503, {"detail": "the rate-limit store is unavailable; failing closed"})
+        self.created += 1
+        return Reply(201, {"id": f"a{self.created}"})
 
 
 def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, dict]:
     """Writes before, during and after a 1 s store outage; the cache-outage checks over the outage window."""
     api = LimitedApi(fail_open=fail_open)
-    with serving(api) as url:
+    with stand_in(api) as url:
         target = Target(base_url=url, identities={IDENTITY.name: IDENTITY})
         tracker = WriteTracker(target, identities=[IDENTITY.name], rate_per_s=writes_per_s).start()
         time.sleep(0.5)
@@ -66,22 +55,22 @@ def outage_checks(*, fail_open: bool, writes_per_s: float = 20.0) -> dict[str, d
                                  expect={"writes_fail_cleanly": True, "rate_limit_fails_closed": True})
     report = ExperimentReport(name="cache_outage", title="store outage", extension=extension,
                               writes_during_fault=writes_during(tracker, down_at, up_at))
-    return {check["id"].rsplit(".", 1)[-1]: check for check in report._expectations("chaos.cache_outage", [])}
+    return {check.id.rsplit(".", 1)[-1]: check for check in report._expectations("chaos.cache_outage", [])}
 
 
 def test_a_limiter_that_fails_closed_passes() -> None:
     checks = outage_checks(fail_open=False)
-    assert checks["rate_limit_fails_closed"]["status"] is Status.PASS, checks["rate_limit_fails_closed"]["message"]
-    assert checks["clean_write_failures"]["status"] is Status.PASS
-    measured = checks["rate_limit_fails_closed"]["evidence"].measured["writes_during_fault"]
+    assert checks["rate_limit_fails_closed"].status is Status.PASS, checks["rate_limit_fails_closed"].message
+    assert checks["clean_write_failures"].status is Status.PASS
+    measured = checks["rate_limit_fails_closed"].evidence.measured["writes_during_fault"]
     assert measured["attempted"] >= 5 and measured["succeeded"] == 0 and set(measured["status_counts"]) == {"503"}
 
 
 def test_a_limiter_that_fails_open_is_caught() -> None:
     checks = outage_checks(fail_open=True)
     closed = checks["rate_limit_fails_closed"]
-    assert closed["status"] is Status.FAIL and "the limiter fails open" in closed["message"], closed["message"]
-    assert checks["clean_write_failures"]["status"] is Status.FAIL, "nothing failed: no sign writes fail cleanly"
+    assert closed.status is Status.FAIL and "the limiter fails open" in closed.message, closed.message
+    assert checks["clean_write_failures"].status is Status.FAIL, "nothing failed: no sign writes fail cleanly"
 
 
 def test_no_call_during_the_outage_proves_nothing() -> None:
@@ -90,5 +79,5 @@ def test_no_call_during_the_outage_proves_nothing() -> None:
     report = ExperimentReport(name="cache_outage", title="store outage", extension=extension,
                               writes_during_fault={"attempted": 0, "succeeded": 0, "failed": 0, "statuses": []})
     checks = report._expectations("chaos.cache_outage", [])
-    assert [c["status"] for c in checks] == [Status.FAIL, Status.FAIL]
-    assert "no write was attempted" in checks[0]["message"] and "fail-closed not shown" in checks[1]["message"]
+    assert [c.status for c in checks] == [Status.FAIL, Status.FAIL]
+    assert "no write was attempted" in checks[0].message and "fail-closed not shown" in checks[1].message

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.guardrail import Guardrail
-from harness.chaos.spec import HarnessExtension
 from harness.exitcodes import ExitCode
-from harness.model import LoadSecond, RunResult, Status
 from harness.faults.undo import UndoLog
+from harness.model import LoadSecond, RunResult, Status
 from harness.platforms.local.faults import local_undo_kinds
 from tests.conftest import REPO
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.exitcodes import ExitCode
-from harness.model import RunResult
 from harness.faults.undo import UndoLog
+from harness.model import RunResult
 from harness.platforms.local.faults import local_undo_kinds
 from tests.conftest import REPO
 

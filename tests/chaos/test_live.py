@@ -14,14 +14,23 @@ from pathlib import Path
 
 import pytest
 
+from harness.chaos.claims import claim_checks
+from harness.chaos.extension import EXPERIMENT_DIR, experiment_paths
 from harness.chaos.report import ExperimentReport
 from harness.chaos.runner import ChaosRunner
-from harness.chaos.spec import EXPERIMENT_DIR, experiment_paths
-from harness.model import Status
+from harness.model import Check, Status
 from harness.platforms.local.platform import LocalPlatform
 from suites.chaos import SUITE
+from tests.claims.refsys_claims import assert_refuted, claim_results, refsys_claims
 
 ENV = dict(SUITE.platform_env)
+CLAIMS = refsys_claims()
+
+
+def claims_of(reports: list[ExperimentReport]) -> dict:
+    """The reference system's claims folded from these experiments' checks (as the chaos suite records them)."""
+    checks = [c for r in reports for c in [*r.checks(), *claim_checks(r, CLAIMS.claims)]]
+    return claim_results(checks, CLAIMS)
 
 def during_error_rate(measured: dict) -> bool:
     during = measured["windows"]["during"]
@@ -72,9 +81,9 @@ def runner(tmp_path: Path, *, defects: tuple[str, ...] = (), backend: str = "sql
         yield ChaosRunner(platform, target, out_dir=tmp_path / "chaos")
 
 
-def check(report: ExperimentReport, aspect: str) -> dict:
-    found = [c for c in report.checks() if c["id"] == f"chaos.{report.name}.{aspect}"]
-    assert found, f"no {aspect} check; checks: {[c['id'] for c in report.checks()]}"
+def check(report: ExperimentReport, aspect: str) -> Check:
+    found = [c for c in report.checks() if c.id == f"chaos.{report.name}.{aspect}"]
+    assert found, f"no {aspect} check; checks: {[c.id for c in report.checks()]}"
     return found[0]
 
 
@@ -82,13 +91,16 @@ def check(report: ExperimentReport, aspect: str) -> dict:
 def test_clean_reference_system_holds_every_hypothesis(tmp_path: Path) -> None:
     with runner(tmp_path, backend="postgres", redis=True) as chaos:
         reports = [chaos.run(path) for path in experiment_paths()]
-    problems = [f"{c['id']}: {c['status'].value}: {c['message']}" for r in reports for c in r.checks()
-                if c["status"] not in (Status.PASS, Status.NOT_APPLICABLE)]
+    problems = [f"{c.id}: {c.status.value}: {c.message}" for r in reports for c in r.checks()
+                if c.status not in (Status.PASS, Status.NOT_APPLICABLE)]
     assert not problems, "\n".join(problems)
     for report in reports:
         if report.not_applicable is None:
             assert report.time_to_recover_s is not None, f"{report.name}: time to recover measured"
             assert Path(report.artifacts[0]).name == f"{report.name}.journal.json"
+    results = claims_of(reports)
+    resilience = [c.id for c in CLAIMS.testable() if all(p.startswith("chaos.") for p in c.verify)]
+    assert {cid: results[cid].verdict.value for cid in resilience} == dict.fromkeys(resilience, "verified")
 
 
 @pytest.mark.slow
@@ -99,7 +111,8 @@ def test_resilience_defect_is_caught_by_its_experiment(defect: str, tmp_path: Pa
         report = chaos.run(EXPERIMENT_DIR / f"{experiment}.yaml")
     assert report.inconclusive is None, report.inconclusive
     caught = check(report, aspect)
-    assert caught["status"] is Status.FAIL, f"{defect} not caught: {caught['message']}"
-    measured = caught["evidence"].measured
+    assert caught.status is Status.FAIL, f"{defect} not caught: {caught.message}"
+    measured = caught.evidence.measured
     assert deviation(measured), f"{defect}: the evidence does not show {deviation.__name__}: {measured}"
-    print(f"{defect}: {caught['message']}")
+    print(f"{defect}: {caught.message}")
+    assert_refuted(claims_of([report]), defect)  # the claim of scenarios/claims/refsys.yaml it breaks

@@ -9,10 +9,10 @@ from chaoslib.exceptions import ActivityFailed
 
 from harness.chaos import actions, probes
 from harness.chaos.bounded import bounded
+from harness.chaos.extension import HarnessExtension, Slo
 from harness.chaos.observe import Transition, open_durations
 from harness.chaos.report import ExperimentReport
 from harness.chaos.slo import judge, time_to_detect, time_to_recover, weighted_percentile
-from harness.chaos.spec import HarnessExtension, Slo
 from harness.model import LoadSecond, Status
 
 SLO = Slo(max_error_rate=0.05, max_p95_ms=500, max_degraded_ratio=0.1, min_requests=5)
@@ -73,11 +73,11 @@ def report_with(durations: list[float]) -> ExperimentReport:
 
 def test_fixed_reset_times_are_flagged_as_lockstep_and_jittered_ones_pass() -> None:
     lockstep = report_with([4.0, 4.02, 4.05, 3.99, 4.01])._jitter("chaos.gpu_loss", [])
-    assert lockstep["status"] is Status.FAIL and "lockstep" in lockstep["message"]
+    assert lockstep.status is Status.FAIL and "lockstep" in lockstep.message
     jittered = report_with([4.0, 4.5, 4.2, 4.8, 4.1])._jitter("chaos.gpu_loss", [])
-    assert jittered["status"] is Status.PASS
+    assert jittered.status is Status.PASS
     too_few = report_with([4.0, 4.5])._jitter("chaos.gpu_loss", [])
-    assert too_few["status"] is Status.SKIPPED
+    assert too_few.status is Status.SKIPPED
 
 
 def test_open_durations_are_bounds_that_contain_the_true_length() -> None:

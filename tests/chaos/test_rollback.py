@@ -8,10 +8,10 @@ found: a fault the experiment's specific rollbacks did not undo.
 from __future__ import annotations
 
 from harness.chaos import actions
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import ChaosSession, use_session
-from harness.chaos.spec import HarnessExtension
-from harness.model import Status
+from harness.model import Check, Status
 from harness.platforms.base import Target
 from harness.platforms.local.proxy import LinkFaults
 
@@ -65,7 +65,7 @@ def run(*rollbacks: str) -> tuple[ChaosSession, FakePlatform]:
     return session, platform
 
 
-def rollback_check(session: ChaosSession) -> dict:
+def rollback_check(session: ChaosSession) -> Check:
     report = ExperimentReport(name="slow_link", title="slow link",
                               extension=HarnessExtension(fault="latency", target=LINK),
                               injections=session.injections, leftover_faults=session.left_by_rollbacks or [])
@@ -76,7 +76,7 @@ def test_a_fault_the_rollbacks_forgot_fails_the_check_and_is_still_removed() -> 
     session, platform = run("heal_platform")
     assert session.left_by_rollbacks == [f"link:latency_ms on {LINK}"]
     check = rollback_check(session)
-    assert check["status"] is Status.FAIL and f"link:latency_ms on {LINK}" in check["message"]
+    assert check.status is Status.FAIL and f"link:latency_ms on {LINK}" in check.message
     assert platform.faults == {} and platform.heals == 2, "healed by heal_platform, and once more by the runner"
     assert session.open_injections() == []
 
@@ -85,12 +85,12 @@ def test_rollbacks_that_undo_their_fault_pass() -> None:
     session, platform = run("clear_link_faults", "heal_platform")
     assert session.left_by_rollbacks == []
     check = rollback_check(session)
-    assert check["status"] is Status.PASS and "1 injection(s), all rolled back" in check["message"]
+    assert check.status is Status.PASS and "1 injection(s), all rolled back" in check.message
     assert platform.faults == {}
 
 
 def test_without_heal_platform_the_runners_heal_is_the_first_and_still_judges() -> None:
     session, platform = run()
     assert session.left_by_rollbacks == [f"link:latency_ms on {LINK}"]
-    assert rollback_check(session)["status"] is Status.FAIL
+    assert rollback_check(session).status is Status.FAIL
     assert platform.faults == {} and platform.heals == 1

@@ -29,6 +29,8 @@ rollbacks:
 
 
 class PlatformWithPorts(FakePlatform):
+    fault_kinds = frozenset({"link"})  # the experiment's link_fault: a kind this platform can apply
+
     def port(self, component: str) -> int:
         return 9
 

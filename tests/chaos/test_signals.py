@@ -4,40 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.chaos.extension import HarnessExtension
 from harness.chaos.report import ExperimentReport, SystemNotice
 from harness.chaos.signals import SystemSignals
-from harness.chaos.spec import HarnessExtension
-
-from .stand_ins import answer_json, serving
+from tests.stand_in import Reply, Request, stand_in
 
 
-class Replica(ThreadingHTTPServer):
+class Replica:
+    """``/readyz`` of a gateway replica: names what ``failing`` holds; not ready when a non-inference part fails."""
+
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ReadyzHandler)
         self.failing: list[str] = []
 
-
-class ReadyzHandler(BaseHTTPRequestHandler):
-    server: Replica
-
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
-        failing = self.server.failing
-        blocking = [f for f in failing if not f.startswith("inference-")]
-        answer_json(self, 503 if blocking else 200, {"status": "not_ready" if blocking else "ready", "failing": failing})
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def __call__(self, request: Request) -> Reply:
+        blocking = [f for f in self.failing if not f.startswith("inference-")]
+        return Reply(503 if blocking else 200, {"status": "not_ready" if blocking else "ready",
+                                                 "failing": self.failing})
 
 
 @pytest.fixture
 def stand_in_replica() -> Iterator[tuple[Replica, str]]:
-    server = Replica()
-    with serving(server) as url:
-        yield server, url
+    replica = Replica()
+    with stand_in(replica) as url:
+        yield replica, url
 
 
 def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -77,9 +69,9 @@ def test_the_recovery_check_says_when_the_system_noticed() -> None:
     report = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
                               time_to_recover_s=1.0, time_to_detect_system_s=0.3,
                               system_noticed={"balancer": SystemNotice(after_s=0.3, what="gateway-1: unhealthy")})
-    message = report._recovery("chaos.x", [])["message"]
+    message = report._recovery("chaos.x", []).message
     assert "users never saw an SLO breach" in message and "noticed after 0.3s (balancer: gateway-1: unhealthy)" in message
     assert report.measured()["time_to_detect_system_s"] == 0.3
     quiet = ExperimentReport(name="x", title="t", extension=HarnessExtension(fault="kill", target="gateway-1"),
                              time_to_recover_s=1.0)
-    assert "showed no sign of the fault" in quiet._recovery("chaos.x", [])["message"]
+    assert "showed no sign of the fault" in quiet._recovery("chaos.x", []).message

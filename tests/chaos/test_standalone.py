@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.chaos.extension import EXPERIMENT_DIR
 from harness.chaos.report import ExperimentReport
-from harness.chaos.spec import EXPERIMENT_DIR
-from harness.model import Status
 from harness.faults.procs import same_process
-from harness.platforms.local.state import read_state
 from harness.faults.undo import UndoLog
+from harness.model import Status
 from harness.platforms.local.faults import local_undo_kinds
+from harness.platforms.local.state import read_state
 from tests.conftest import REPO
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
@@ -53,7 +53,7 @@ def test_standalone_chaos_run_measures_like_the_suite_or_says_what_to_run(tmp_pa
         assert hang.returncode == 0 and journal["status"] == "completed", (hang.stdout + hang.stderr)[-4000:]
         assert not journal["deviated"] and journal["steady_states"]["before"]["steady_state_met"]
         report = ExperimentReport.model_validate_json((state_dir / "chaos" / "pause" / "pause.report.json").read_text())
-        statuses = {c["id"]: c["status"] for c in report.checks()}
+        statuses = {c.id: c.status for c in report.checks()}
         assert statuses == {f"chaos.pause.{aspect}": Status.PASS for aspect in ("hypothesis", "recovery", "rollback")}
         assert report.windows and report.windows[0].requests > 0, "the background load ran"
         assert report.time_to_detect_system_s is not None, report.system_signals

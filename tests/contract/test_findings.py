@@ -5,8 +5,14 @@ from __future__ import annotations
 import schemathesis
 
 from harness.contract.chain import chained_reproduction
-from harness.contract.findings import (FailureRecord, case_keys, case_shape, merge_duplicates, replayable_curl,
-                                       to_finding)
+from harness.contract.findings import (
+    FailureRecord,
+    case_keys,
+    case_shape,
+    merge_duplicates,
+    replayable_curl,
+    to_finding,
+)
 from harness.model import Severity
 
 SPEC = {

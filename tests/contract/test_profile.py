@@ -67,7 +67,7 @@ def test_a_noise_rule_with_a_too_short_reason_is_a_usage_error(tmp_path: Path) -
 def test_a_missing_shared_rule_file_is_a_usage_error(tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text("max_time_s: 5\ninclude_noise: [nope]\n")
-    with pytest.raises(UsageError, match="include_noise: 'nope' not found.*available: common"):
+    with pytest.raises(UsageError, match=r"include_noise: 'nope' not found.*available: common"):
         load_contract_profile(profile)
 
 
@@ -105,5 +105,5 @@ def test_unknown_or_malformed_profiles_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="max_time_s"):
         load_contract_profile(bad)
     bad.write_text("max_time_s: 20\nbudget_s: 10\n")
-    with pytest.raises(UsageError, match="budget_s .* must leave room for max_time_s"):
+    with pytest.raises(UsageError, match=r"budget_s .* must leave room for max_time_s"):
         load_contract_profile(bad)

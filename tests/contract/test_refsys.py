@@ -14,6 +14,10 @@ from harness.contract import ContractRun, all_checks, findings, load_contract_pr
 from harness.contract.replay import ReplayedStep, identity_named_in, login_token, replay_curl, schema_violation
 from harness.model import Finding, Status
 from harness.platforms.base import Target
+from tests.claims.refsys_claims import assert_refuted, claim_results, refsys_claims
+
+CLAIMS = refsys_claims()
+CONTRACT_CLAIMS = [c.id for c in CLAIMS.testable() if all(p.startswith("contract.") for p in c.verify)]
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SEED = 20240601
@@ -26,6 +30,8 @@ def test_clean_reference_system_passes_the_smoke_budget(refsys, tmp_path: Path) 
     checks = all_checks(run)
     failing = [f"{c.id}: {c.message}\n{c.evidence.curl}" for c in checks if c.is_failure]
     assert not failing, run.summary() + "\n" + "\n".join(failing)
+    results = claim_results(checks, CLAIMS)
+    assert {cid: results[cid].verdict.value for cid in CONTRACT_CLAIMS} == dict.fromkeys(CONTRACT_CLAIMS, "verified")
     by_id = {c.id: c for c in checks}
     engine = by_id["contract.engine.run"].evidence.measured
     assert engine["running_time_s"] <= engine["budget_s"] + BUDGET_OVERRUN_S
@@ -63,6 +69,7 @@ def test_contract_defect_is_found_and_its_curl_reproduces_it_only_on_the_defecti
     finding = found[0]
     check = next(c for c in all_checks(run) if c.id == finding.check_id)
     assert check.status == Status.FAIL and check.evidence.curl
+    assert_refuted(claim_results(all_checks(run), CLAIMS), defect)  # the claim of refsys.yaml it breaks
     curl = finding.evidence.curl or ""
     identity = identity_named_in(curl, target)
     steps = replay_curl(curl, token=tokens[identity.name] if identity else None)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import schemathesis
 
 from harness.contract.chain import chained_reproduction
 from harness.contract.replay import ReplayedStep, replay_curl, schema_violation
+from tests.stand_in import Reply, Request, stand_in
 
 THING = {"type": "object", "required": ["id", "created_at"],
          "properties": {"id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}}
@@ -23,40 +22,19 @@ SPEC = {
 }
 
 
-class ThingsHandler(BaseHTTPRequestHandler):
+def things(request: Request) -> Reply:
     """POST /things creates th_0123456789; GET /things/th_0123456789 reads it (created_at drifts to a number)."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self._answer(201, {"id": "th_0123456789", "created_at": "2024-06-01T00:00:00Z"})
-
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path == "/things/th_0123456789" and self.headers.get("Authorization") == "Bearer t0k3n":
-            self._answer(200, {"id": "th_0123456789", "created_at": 1717200000})
-        else:
-            self._answer(404, {"detail": "no such thing"})
-
-    def _answer(self, status: int, document: dict) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    if request.method == "POST":
+        return Reply(201, {"id": "th_0123456789", "created_at": "2024-06-01T00:00:00Z"})
+    if request.path == "/things/th_0123456789" and request.headers.get("authorization") == "Bearer t0k3n":
+        return Reply(200, {"id": "th_0123456789", "created_at": 1717200000})
+    return Reply(404, {"detail": "no such thing"})
 
 
 @pytest.fixture
 def things_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ThingsHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stand_in(things) as url:
+        yield url
 
 
 def test_a_chained_reproduction_replays_every_step_with_its_body(things_url: str) -> None:

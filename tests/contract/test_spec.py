@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 
 from harness.contract import ContractProfile, all_checks, run_contract
-from harness.contract.spec import load_spec
+from harness.contract.document import load_spec
 from harness.model import Status
 from harness.platforms.base import Target
 

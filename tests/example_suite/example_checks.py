@@ -1,4 +1,7 @@
-"""An example suite: real checks against whatever ``--target-url`` points at.
+"""An example suite: real checks (and a finding) against whatever ``--target-url`` points at.
+
+It uses only the public API a third-party suite has: the ``harness_target``, ``record_check`` and
+``record_finding`` fixtures and the ``harness.model`` classes.
 
 Not collected by the repo's own test run (the file name does not start with ``test_``);
 tests/test_pytest_plugin.py runs it explicitly in a child pytest against tests/example_suite/server.py.
@@ -33,10 +36,10 @@ def test_health_answers_200(harness_target, record_check):
     )
 
 
-def test_nosniff_header(harness_target, record_check):
+def test_nosniff_header(harness_target, record_check, record_finding):
     response = httpx.get(f"{harness_target.base_url}/items", timeout=5)
     value = response.headers.get("x-content-type-options")
-    record_check(
+    check = record_check(
         id="example.headers.nosniff",
         title="X-Content-Type-Options is nosniff",
         status="pass" if value == "nosniff" else "fail",
@@ -45,8 +48,11 @@ def test_nosniff_header(harness_target, record_check):
         message="" if value == "nosniff" else f"header is {value!r}, expected 'nosniff'",
         owasp=["API8:2023"],
         cwe=["CWE-693"],
-        evidence=Evidence(measured={"x-content-type-options": value}),
+        evidence=Evidence(measured={"x-content-type-options": value}, curl=f"curl -i {harness_target.base_url}/items"),
     )
+    if check.is_failure:  # a defect with a stable identity: the check and the operation, never the time
+        record_finding(check_id=check.id, title=check.message, severity=check.severity, location="GET /items",
+                       owasp=check.owasp, cwe=check.cwe, evidence=check.evidence)
 
 
 def test_latency_p95(harness_target, record_check):

@@ -7,29 +7,17 @@ Behaviour switches (command-line flags) give the example suite something real to
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.stand_in import Handler, Reply, Request, serve
 
 
-def make_handler(nosniff: bool, slow_ms: int) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            time.sleep(slow_ms / 1000)
-            status = 200 if self.path in ("/healthz", "/items") else 404
-            body = json.dumps({"status": "ok"} if status == 200 else {"error": "not found"}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            if nosniff:
-                self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            self.wfile.write(body)
+def example_service(nosniff: bool, slow_ms: int) -> Handler:
+    def handle(request: Request) -> Reply:
+        found = request.path in ("/healthz", "/items")
+        return Reply(200 if found else 404, {"status": "ok"} if found else {"error": "not found"},
+                     {"X-Content-Type-Options": "nosniff"} if nosniff else {}, delay_s=slow_ms / 1000)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+    return handle
 
 
 def main() -> None:
@@ -38,7 +26,7 @@ def main() -> None:
     parser.add_argument("--no-nosniff", action="store_true")
     parser.add_argument("--slow-ms", type=int, default=0)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(not args.no_nosniff, args.slow_ms))
+    server = serve(example_service(not args.no_nosniff, args.slow_ms), args.port)
     print(server.server_address[1], flush=True)  # the parent reads the chosen port
     server.serve_forever()
 

@@ -102,7 +102,7 @@ def test_step_overrides_change_only_that_step(tmp_path: Path) -> None:
     assert (first.extension.steady_state_s, first.extension.abort.grace_s, first.method_pauses_s()) == (2, 3, 5)
     assert first.extension.abort.max_error_rate == 0.5, "a deep merge keeps the experiment's other abort limits"
     assert (second.id, second.extension.steady_state_s, second.method_pauses_s()) == ("gpu_loss_again", 4, 16)
-    restore = [a for a in first.experiment["rollbacks"] if a["name"] == "restore-gpus"][0]
+    restore = next(a for a in first.experiment["rollbacks"] if a["name"] == "restore-gpus")
     assert "pauses" not in restore, "a YAML anchor shared with the rollbacks is not changed with the method"
 
 

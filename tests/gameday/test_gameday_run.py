@@ -99,7 +99,7 @@ def test_a_guardrail_breach_aborts_within_2_s_and_leaves_nothing(tmp_path: Path)
     assert {b["run_id"] for b in bodies} == {run.run_id}
     assert [b["sequence"] for b in bodies] == list(range(1, len(bodies) + 1))
     times = [datetime.fromisoformat(b["at"]) for b in bodies]
-    assert times == sorted(times) and all(datetime.fromisoformat(b["sent_at"]) >= t for b, t in zip(bodies, times))
+    assert times == sorted(times) and all(datetime.fromisoformat(b["sent_at"]) >= t for b, t in zip(bodies, times, strict=True))
     assert bodies[2]["guardrail"] == "writes_fail" and bodies[-1]["verdict"] == "aborted" and bodies[-1]["exit_code"] == 2
     assert bodies[-1]["hypothesis_verdict"] == "refuted"
     assert_nothing_left(tmp_path / "state", run)

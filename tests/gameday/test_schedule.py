@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -155,9 +155,9 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
 def test_on_calendar_fires_when_cron_does(cron: str) -> None:
     shown = subprocess.run(["systemd-analyze", "calendar", "--iterations=6", on_calendar(cron)], capture_output=True,
                            text=True, env={**os.environ, "TZ": "UTC"}, check=True).stdout
-    systemd = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    systemd = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
                for m in re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC", shown)]
-    walker = croniter(cron, datetime.now(timezone.utc))
+    walker = croniter(cron, datetime.now(UTC))
     expected = [walker.get_next(datetime) for _ in range(6)]
     assert systemd == expected, shown
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from harness.errors import DisallowedHostError
-from harness.events import FaultHealed, FaultInjected, GameDayStarted, GuardrailFired, Interrupted, Progress, RunFinished
+from harness.events import (
+    FaultHealed,
+    FaultInjected,
+    GameDayStarted,
+    GuardrailFired,
+    Interrupted,
+    Progress,
+    RunFinished,
+)
 from harness.model import FaultInjection, GameDayResult, Verdict
 from harness.report.webhook import WebhookNotifier
 from tests.gameday.receiver import WebhookReceiver
@@ -19,7 +27,7 @@ from tests.test_model import make_run
 
 
 def day_events(run_id: str) -> list:
-    injection = FaultInjection(fault="gpu_loss:0", target="inference-gpu", started_at=datetime.now(timezone.utc),
+    injection = FaultInjection(fault="gpu_loss:0", target="inference-gpu", started_at=datetime.now(UTC),
                                experiment="gpu_loss")
     run = make_run()
     run.run_id, run.verdict, run.exit_code, run.aborted_reason = run_id, Verdict.ABORTED, 2, "guardrail errors fired"
@@ -27,7 +35,7 @@ def day_events(run_id: str) -> list:
     return [GameDayStarted(run_id=run_id, title="t", hypothesis="h", owner="o", steps=["gpu_loss"], file="f.yaml"),
             Progress(text="not announced"), FaultInjected(injection=injection),
             GuardrailFired(guardrail="errors", reason="error rate > 50% for 3 s", step="gpu_loss"),
-            FaultHealed(injection=injection.model_copy(update={"ended_at": datetime.now(timezone.utc)})),
+            FaultHealed(injection=injection.model_copy(update={"ended_at": datetime.now(UTC)})),
             Interrupted(reason="guardrail errors fired"), RunFinished(run=run)]
 
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from harness.model import (
-    Check, ClaimResult, ClaimVerdict, EnvironmentInfo, Finding, Metric, RunResult, Severity, Status, TargetInfo,
+    Check,
+    ClaimResult,
+    ClaimVerdict,
+    EnvironmentInfo,
+    Finding,
+    Metric,
+    RunResult,
+    Severity,
+    Status,
+    TargetInfo,
     Verdict,
 )
 

@@ -78,7 +78,7 @@ def test_a_waiver_turns_a_blocking_failure_into_a_waived_line_with_its_reason():
 def test_an_expired_waiver_blocks_and_says_so_by_name_and_date():
     result = evaluate(bola_run("GET /x"), Policy(), waivers=[waiver(0, check=BOLA, id="bola-scope")], today=TODAY)
     assert result.exit_code == ExitCode.NOT_READY
-    (kind, line), = result.blocking
+    (_kind, line), = result.blocking
     assert line.endswith("waiver 'bola-scope' (check security.authz.bola, owner alice) expired on 2026-03-01")
 
 
@@ -99,7 +99,7 @@ def test_a_fingerprint_waiver_covers_that_finding_only():
     get_x = run.all_findings()[0].fingerprint
     result = evaluate(run, Policy(waivers=[waiver(30, fingerprint=get_x)]), today=TODAY)
     assert result.exit_code == ExitCode.NOT_READY
-    (kind, line), = result.blocking
+    (_kind, line), = result.blocking
     assert "at DELETE /x" in line and "GET /x" not in line
     assert result.waived and "GET /x" in result.waived[0]
 
@@ -176,5 +176,5 @@ def test_an_expired_fingerprint_waiver_is_named_on_the_line_it_no_longer_covers(
     run = bola_run("GET /x")
     fingerprint = run.all_findings()[0].fingerprint
     result = evaluate(run, Policy(waivers=[waiver(-1, fingerprint=fingerprint, id="get-x")]), today=TODAY)
-    (kind, line), = result.blocking
+    (_kind, line), = result.blocking
     assert line.endswith(f"waiver 'get-x' (finding {fingerprint}, owner alice) expired on 2026-02-28")

@@ -87,5 +87,5 @@ def test_a_malformed_policy_is_one_line_naming_file_key_and_allowed_values(tmp_p
 
 
 def test_a_missing_policy_file_says_which_flag(tmp_path):
-    with pytest.raises(UsageError, match="policy file .*nope.yaml not found; pass an existing file to --policy"):
+    with pytest.raises(UsageError, match=r"policy file .*nope\.yaml not found; pass an existing file to --policy"):
         load_policy(tmp_path / "nope.yaml")

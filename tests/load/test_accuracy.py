@@ -32,7 +32,7 @@ STALL_AT_S, STALL_S = 4.0, 1.0
 
 def nearest_rank(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(max(int(round(p / 100 * len(ordered) + 0.5)) - 1, 0), len(ordered) - 1)]
+    return ordered[min(max(round(p / 100 * len(ordered) + 0.5) - 1, 0), len(ordered) - 1)]
 
 
 def modelled(intended: float, stall_start: float, stall_end: float) -> float:

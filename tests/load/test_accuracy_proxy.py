@@ -21,7 +21,8 @@ from harness.load.profile import parse_profile
 from harness.load.schedule import arrivals
 from harness.load.selftest_app import serve_selftest_app
 from harness.platforms.base import Target
-from harness.platforms.local.proxy import LinkFaults, ThreadedLink
+from harness.platforms.local.proxy import LinkFaults
+from harness.platforms.local.threaded_link import ThreadedLink
 from tests.load.test_accuracy import nearest_rank
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from harness.load import hdr
 
 def exact_percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    rank = max(int(round(p / 100 * len(ordered) + 0.5)) - 1, 0)  # nearest rank
+    rank = max(round(p / 100 * len(ordered) + 0.5) - 1, 0)  # nearest rank
     return ordered[min(rank, len(ordered) - 1)]
 
 

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from harness.load import load_profile, run_load
+from harness.load.claims import claim_checks
 from harness.load.result import LoadResult
 from harness.model import Status
 from harness.platforms.base import Target
+from tests.claims.refsys_claims import assert_refuted, claim_results, refsys_claims
+
+CLAIMS = refsys_claims()
 
 local = pytest.importorskip("harness.platforms.local.platform")
 
@@ -35,12 +39,21 @@ def statuses(result: LoadResult) -> dict[str, Status]:
     return {check.id: check.status for check in result.to_checks()}
 
 
+def claims_of(result: LoadResult, profile_name: str) -> dict:
+    """refsys.yaml folded from a load run's checks, the claims' own thresholds included (as the suite records them)."""
+    profile = load_profile(profile_name)
+    return claim_results([*result.to_checks(), *claim_checks(result, profile, CLAIMS.claims)], CLAIMS)
+
+
 def test_smoke_passes_on_a_clean_refsys(tmp_path: Path) -> None:
     with refsys(tmp_path) as (_, target):
         result = run_load(load_profile("smoke", SHORT_SMOKE), target, out_dir=tmp_path / "load")
     failed = {cid: s for cid, s in statuses(result).items() if s is not Status.PASS}
     assert not failed, (failed, result.summary())
     assert result.requests == 160 and result.errors == 0
+    claims = claims_of(result, "smoke")
+    assert claims["performance.list_latency"].verdict.value == "verified", claims["performance.list_latency"]
+    assert claims["performance.error_rate"].verdict.value == "verified"
 
 
 def test_slow_endpoint_fails_the_list_threshold(tmp_path: Path) -> None:
@@ -51,6 +64,8 @@ def test_slow_endpoint_fails_the_list_threshold(tmp_path: Path) -> None:
     assert verdicts["load.smoke.p95.get_analysis"] is Status.PASS
     assert verdicts["load.smoke.p95.create_analysis"] is Status.PASS
     assert result.labels["list_analyses"].latency.p50_ms > 700  # the defect adds ~800 ms
+    refuted = assert_refuted(claims_of(result, "smoke"), "slow_endpoint")  # "P95 < 500 ms" on GET /analyses
+    assert refuted.measured["load.smoke.p95.get_analyses"]["measured"] > 700
 
 
 def short_soak(platform: object, target: Target, out_dir: Path) -> LoadResult:
@@ -69,6 +84,7 @@ def test_memory_leak_shows_as_an_rss_trend_in_a_short_soak(tmp_path: Path) -> No
     assert rss.points >= 10
     assert not rss.passed, rss
     assert statuses(leaking)["load.soak.trend.rss.gateway-1"] is Status.FAIL
+    assert_refuted(claims_of(leaking, "soak"), "memory_leak")
 
 
 @pytest.mark.slow
@@ -77,3 +93,4 @@ def test_clean_refsys_has_a_flat_rss_trend(tmp_path: Path) -> None:
         clean = short_soak(platform, target, tmp_path / "clean")
     [rss] = [t for t in clean.trends if t.name == "rss.gateway-1"]
     assert rss.passed, rss
+    assert claims_of(clean, "soak")["performance.no_memory_growth"].verdict.value == "verified"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ def totals(p95: float, requests: int = 100, errors: int = 0, dropped: int = 0) -
 
 def result(thresholds, inconclusive=None) -> LoadResult:  # type: ignore[no-untyped-def]
     return LoadResult(profile="smoke", model="open", base_url="http://127.0.0.1:1", workers=1,
-                      started_at=datetime.now(timezone.utc), duration_s=10, scheduled=100, requests=100,
+                      started_at=datetime.now(UTC), duration_s=10, scheduled=100, requests=100,
                       errors=0, dropped=0, error_rate=0, achieved_rate=10, scheduled_rate=10, labels={},
                       lag=LatencyStats(),
                       generators=[GeneratorHealth(worker=0, reasons=[inconclusive] if inconclusive else [])], thresholds=thresholds, inconclusive=inconclusive)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -19,7 +20,7 @@ def profile(**fields):  # type: ignore[no-untyped-def]
 def test_uniform_constant_rate_is_evenly_spaced() -> None:
     offsets = [a.offset_s for a in arrivals(profile())]
     assert len(offsets) == 200 == expected_arrivals(profile())
-    gaps = {round(b - a, 9) for a, b in zip(offsets, offsets[1:])}
+    gaps = {round(b - a, 9) for a, b in pairwise(offsets)}
     assert gaps == {0.05}
     assert offsets[-1] < 10
 
@@ -44,7 +45,7 @@ def test_poisson_is_seeded_and_has_the_planned_mean() -> None:
     again = [a.offset_s for a in arrivals(poisson)]
     assert first == again
     assert len(first) == pytest.approx(2000, rel=0.1)
-    gaps = [b - a for a, b in zip(first, first[1:])]
+    gaps = [b - a for a, b in pairwise(first)]
     assert len(set(round(g, 6) for g in gaps)) > 100  # not evenly spaced
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from harness.load import LoadGeneratorError, run_load
 from harness.load.profile import parse_profile
 from harness.platforms.base import Identity, Target
-from tests.chaos.stand_ins import answer_json, serving
+from tests.stand_in import Reply, Request, stand_in
 
 pytestmark = pytest.mark.integration
 
@@ -22,35 +21,26 @@ PROFILE = parse_profile({"name": "t", "stages": [{"duration_s": 1.5, "rate": 10}
                                          "identities": ["tester"]}]}, "test")
 
 
-class WarmingUpApi(ThreadingHTTPServer):
+class WarmingUpApi:
     """Answers the first ``unavailable`` logins 503 with ``Retry-After: 1``, then like a healthy service."""
 
     def __init__(self, unavailable: int) -> None:
-        super().__init__(("127.0.0.1", 0), WarmingUpHandler)
         self.unavailable = unavailable
         self.logins = 0
 
-
-class WarmingUpHandler(BaseHTTPRequestHandler):
-    server: WarmingUpApi
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        if self.path == "/auth/login":
-            self.server.logins += 1
-            if self.server.logins <= self.server.unavailable:
-                return answer_json(self, 503, {"detail": "database unreachable"}, {"Retry-After": "1"})
-            return answer_json(self, 200, {"access_token": "t"})
-        return answer_json(self, 201, {"id": 1})
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def __call__(self, request: Request) -> Reply:
+        if request.path == "/auth/login":
+            self.logins += 1
+            if self.logins <= self.unavailable:
+                return Reply(503, {"detail": "database unreachable"}, {"Retry-After": "1"})
+            return Reply(200, {"access_token": "t"})
+        return Reply(201, {"id": 1})
 
 
 @contextmanager
 def warming_up(unavailable: int) -> Iterator[tuple[WarmingUpApi, Target]]:
     api = WarmingUpApi(unavailable)
-    with serving(api) as url:
+    with stand_in(api) as url:
         yield api, Target(base_url=url, identities={"tester": USER})
 
 

@@ -11,9 +11,9 @@ import psutil
 import pytest
 
 from harness.faults import cgroups
-from harness.platforms.local.supervisor import ComponentSpec, Supervisor
 from harness.faults.undo import UndoLog, undo_pending
 from harness.platforms.local.faults import local_undo_kinds
+from harness.platforms.local.supervisor import ComponentSpec, Supervisor
 
 pytestmark = pytest.mark.skipif(cgroups.availability() is not None,
                                 reason=f"cgroups not usable here: {cgroups.availability()}")

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from harness.platforms.local.proxy import LinkFaults, ThreadedLink
+from harness.platforms.local.proxy import LinkFaults
+from harness.platforms.local.threaded_link import ThreadedLink
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import httpx
 import psutil
 import pytest
 
-from harness.platforms.local.platform import POSTGRES_BIN, LocalPlatform
+from harness.platforms.local.backing import POSTGRES_BIN
+from harness.platforms.local.platform import LocalPlatform
 
 from .conftest import port_is_free
 

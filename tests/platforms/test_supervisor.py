@@ -11,9 +11,9 @@ import psutil
 import pytest
 
 from harness.errors import PlatformError, UsageError
-from harness.platforms.local.platform import LocalPlatform
 from harness.faults.undo import UndoLog
 from harness.platforms.local.faults import local_undo_kinds
+from harness.platforms.local.platform import LocalPlatform
 
 from .conftest import TINY, port_is_free
 
@@ -101,7 +101,7 @@ def test_component_that_exits_during_startup_fails_fast(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_usage_errors_listing_valid_values() -> None:
-    with pytest.raises(UsageError, match="valid names: .*bola"):
+    with pytest.raises(UsageError, match=r"valid names: .*bola"):
         LocalPlatform(defects=["bola", "not_a_defect"])
     with pytest.raises(UsageError, match="sqlite, postgres"):
         LocalPlatform(backend="mysql")
@@ -117,7 +117,7 @@ def test_a_second_platform_on_the_same_state_dir_is_refused(tiny_platform: Local
 
 
 def test_unknown_component_and_link_names_are_explained(tiny_platform: LocalPlatform) -> None:
-    with pytest.raises(PlatformError, match="known: .*gateway-1"):
+    with pytest.raises(PlatformError, match=r"known: .*gateway-1"):
         tiny_platform.kill("gateway-9")
-    with pytest.raises(PlatformError, match="known: .*lb->gateway-1"):
+    with pytest.raises(PlatformError, match=r"known: .*lb->gateway-1"):
         tiny_platform.link("lb->gateway-9")

@@ -15,10 +15,11 @@ import psutil
 import pytest
 
 from harness.errors import PlatformError
-from harness.platforms.local.control import platform_down
-from harness.platforms.local.platform import DEFAULT_GPUS, LocalPlatform
 from harness.faults.undo import UndoKind, UndoLog, undo_pending
+from harness.platforms.local.control import platform_down
 from harness.platforms.local.faults import local_undo_kinds
+from harness.platforms.local.platform import LocalPlatform
+from harness.platforms.local.refsys import DEFAULT_GPUS
 
 from .conftest import TINY, port_is_free
 

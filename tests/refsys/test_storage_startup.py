@@ -15,7 +15,7 @@ def test_replicas_starting_at_once_on_a_fresh_database_all_start(tmp_path: Path)
         url = f"sqlite:///{tmp_path / f'fresh-{attempt}.db'}"
         barrier = threading.Barrier(4)
 
-        def start() -> None:
+        def start(barrier: threading.Barrier = barrier, url: str = url) -> None:  # this attempt's, bound now
             barrier.wait()
             store = Store(url)
             try:

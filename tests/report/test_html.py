@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.model import LoadSecond, Status
+from harness.gate.evaluate import apply_gate
+from harness.gate.policy import Policy
+from harness.model import LoadSecond, Severity, Status
+from harness.report.html import HtmlWriter
 from harness.report.svg import Band, line_chart
-from harness.report.writers import HtmlReporter
 from tests.test_model import make_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -23,13 +25,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 def rendered(tmp_path: Path) -> Path:
     run = make_run()
     run.finished_at = run.started_at + timedelta(seconds=30)
+    apply_gate(run, Policy(severity_threshold=Severity.MEDIUM))
     load = run.suite("load")
     load.started_at = run.started_at
     load.timeseries = [LoadSecond(t=t, requests=20, rate=20.0, errors=t // 10, p50_ms=10 + t, p95_ms=20 + t,
                                   p99_ms=40 + t) for t in range(30)]
     run.timeline[0].started_at = run.started_at + timedelta(seconds=10)
     run.timeline[0].ended_at = run.started_at + timedelta(seconds=15)
-    return HtmlReporter().write(run, tmp_path)
+    return HtmlWriter().write(run, tmp_path)
 
 
 def test_report_is_self_contained(tmp_path):
@@ -41,21 +44,41 @@ def test_report_is_self_contained(tmp_path):
     assert "<script" not in html
 
 
+def banner(html: str) -> tuple[str, str]:
+    """The verdict banner's class and headline."""
+    match = re.search(r'<div class="banner (v-[a-z_]+)" id="verdict">\s*<h1>([^<]+)</h1>', html)
+    assert match, "no verdict banner"
+    return match.group(1), match.group(2)
+
+
 def test_report_shows_verdict_checks_charts_and_environment(tmp_path):
     html = rendered(tmp_path).read_text()
-    assert 'class="banner v-nothing_ran"' in html or 'class="banner v-' in html
+    assert banner(html) == ("v-not_ready", "NOT READY")  # the failed high check blocks
     assert "security.headers.hsts" in html and "HSTS" in html
     assert html.count("<svg") == 2  # latency and throughput
     assert 'class="band"' in html  # the fault injection is shaded
     assert "kill → gateway-1" in html
-    assert "<redacted>" not in html or "&lt;redacted&gt;" in html  # escaped, never raw markup
     assert "Environment" in html and "3.11" in html
+
+
+def test_the_banner_follows_the_verdict(tmp_path):
+    run = make_run()
+    run.suite("security").checks[0].status = Status.PASS
+    apply_gate(run, Policy(severity_threshold=Severity.MEDIUM))
+    assert banner(HtmlWriter().write(run, tmp_path).read_text()) == ("v-ready", "READY")
+
+
+def test_secrets_in_evidence_never_reach_the_page(tmp_path):
+    html = rendered(tmp_path).read_text()  # make_run's curl carries "Authorization: Bearer abc.def.ghi"
+    assert "abc.def.ghi" not in html
+    assert "Bearer &lt;redacted&gt;" in html, "the redaction is shown, escaped, never as raw markup"
+    assert "<redacted>" not in html
 
 
 def test_untrusted_text_is_escaped(tmp_path):
     run = make_run()
     run.suite("security").checks[0].message = "<script>alert(1)</script>"
-    html = HtmlReporter().write(run, tmp_path).read_text()
+    html = HtmlWriter().write(run, tmp_path).read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 

@@ -233,9 +233,9 @@ class _State:
     def decode_access(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-            if self.has("alg_none") and str(header.get("alg", "")).lower() == "none":
+            if self.has("alg_none") and str(header.get("alg", "")).lower() == "none":  # noqa: SIM114 - a branch per flaw
                 claims = jwt.decode(token, options={"verify_signature": False})
-            elif self.has("unverified_signature"):
+            elif self.has("unverified_signature"):  # noqa: SIM114
                 claims = jwt.decode(token, options={"verify_signature": False})
             elif self.has("verified_signature_cache") and token.rsplit(".", 1)[-1] in self.verified_signatures:
                 claims = jwt.decode(token, options={"verify_signature": False})

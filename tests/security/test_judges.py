@@ -1,4 +1,4 @@
-"""Pure parts of the security library: header/cookie judges, rolling windows, rules, claims, spec lines."""
+"""Pure parts of the security library: header/cookie judges, rolling windows, rules, spec lines."""
 
 import json
 
@@ -7,15 +7,22 @@ import pytest
 
 from harness.errors import UsageError
 from harness.model import Severity, Status
-from harness.security.claims import load_claims
+from harness.openapi_file import operation_lines
 from harness.security.probes.cookies import cookie_problems
 from harness.security.probes.cors import look_alikes
-from harness.security.probes.headers import (HSTS, judge_cache, judge_csp, judge_frames, judge_hsts, judge_leakage,
-                                             judge_permissions, judge_referrer)
+from harness.security.probes.headers import (
+    HSTS,
+    judge_cache,
+    judge_csp,
+    judge_frames,
+    judge_hsts,
+    judge_leakage,
+    judge_permissions,
+    judge_referrer,
+)
 from harness.security.probes.ratelimit import headers_problem, max_in_rolling_window, remaining_budget
 from harness.security.record import fingerprint
 from harness.security.rules import Action, action_for, apply_rules, load_rules
-from harness.security.spec import operation_lines
 
 
 def h(**headers: str) -> httpx.Headers:
@@ -92,7 +99,7 @@ def test_remaining_budget_in_every_common_spelling():
 def test_rate_limit_headers_lie_when_they_advertise_budget_that_is_not_there():
     def answers(*pairs: tuple[int, int | None]) -> list[tuple[float, httpx.Response]]:
         headers = [{} if r is None else {"RateLimit": f"limit=3, remaining={r}, reset=1"} for _, r in pairs]
-        return [(i * 0.01, httpx.Response(s, headers=hd)) for i, ((s, _), hd) in enumerate(zip(pairs, headers))]
+        return [(i * 0.01, httpx.Response(s, headers=hd)) for i, ((s, _), hd) in enumerate(zip(pairs, headers, strict=True))]
 
     assert headers_problem(answers((200, 2), (200, 1), (200, 0), (429, 0)), allowed=3, window_s=1) is None
     assert headers_problem(answers((200, 3), (200, 3), (200, 3), (429, 3)), allowed=3, window_s=1) == (
@@ -122,7 +129,7 @@ def test_rules_from_policy_file(tmp_path):
     assert action_for("security.authz.bola", rules) == Action.FAIL
     assert load_rules(None) == {}
     policy.write_text("security: {rules: {security.headers.hsts: maybe}}")
-    with pytest.raises(UsageError, match="security.headers.hsts.*allowed: fail, warn, ignore"):
+    with pytest.raises(UsageError, match=r"security\.headers\.hsts.*allowed: fail, warn, ignore"):
         load_rules(policy)
 
 
@@ -141,16 +148,6 @@ def test_fingerprints_depend_on_probe_operation_and_parameter_only():
     b = HSTS.failed("another message", location="GET /x", parameter="query:q")
     c = HSTS.failed("one message", location="GET /x", parameter="query:other")
     assert fingerprint(a) == fingerprint(b) != fingerprint(c)
-
-
-def test_claims_merge_files_and_overrides(tmp_path):
-    file = tmp_path / "claims.yaml"
-    file.write_text("rate_limit: {limit: 100, window_s: 60, per: user}\n")
-    claims = load_claims([file], overrides={"rate_limit": {"limit": 20, "window_s": 4}})
-    assert (claims.rate_limit.limit, claims.rate_limit.window_s, claims.rate_limit.per) == (20, 4, "user")
-    file.write_text("rate_limit: {limit: -1, window_s: 60}\n")
-    with pytest.raises(UsageError, match="rate_limit.limit"):
-        load_claims([file])
 
 
 def test_operation_lines_point_at_the_method_key():

@@ -17,13 +17,16 @@ from harness.model import Severity
 from harness.platforms.base import Target
 from harness.security.catalog import Outcome
 from harness.security.context import ProbeContext
-from harness.security.probes import GROUPS
 from harness.security.probes.jwt import bruteforce
+from harness.security.registry import load_all_probes, load_all_rules
+from tests.claims.refsys_claims import assert_refuted, checks_of_outcomes, claim_results, refsys_claims
 
 pytestmark = pytest.mark.integration  # each test one platform start and the whole suite: ~20-35 s
 
 TEST_WINDOW = {"REFSYS_ACCESS_TTL_S": "2", "REFSYS_RATE_LIMIT": "20", "REFSYS_RATE_WINDOW_S": "3"}
-TEST_CLAIMS = {"rate_limit": {"limit": 20, "window_s": 3}}
+# the reference system's claims (scenarios/claims/refsys.yaml), its rate limit at the test window
+CLAIMS = refsys_claims(rate_limit=(20, 3))
+SECURITY_CLAIMS = [c.id for c in CLAIMS.testable() if all(p.startswith("security.") for p in c.verify)]
 
 # defect switch -> (the check that must catch it, other high/critical failures that are the same flaw)
 DEFECT_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
@@ -56,8 +59,8 @@ def refsys(tmp_path: Path, defects: list[str]) -> Iterator[ProbeContext]:
     platform = LocalPlatform(defects=defects, state_dir=tmp_path / "state", log_dir=tmp_path / "logs", env=TEST_WINDOW)
     with platform as target:
         target: Target
-        target.extra.update({"claims": TEST_CLAIMS, "access_ttl_s": 2})
-        ctx = ProbeContext.open(target, run_dir=tmp_path / "run")
+        target.extra.update({"access_ttl_s": 2})  # the platform publishes its 20/3 s limit itself
+        ctx = ProbeContext.open(target, run_dir=tmp_path / "run", claims=CLAIMS)
         try:
             yield ctx
         finally:
@@ -66,19 +69,19 @@ def refsys(tmp_path: Path, defects: list[str]) -> Iterator[ProbeContext]:
 
 def whole_suite(ctx: ProbeContext) -> list[Outcome]:
     """Every probe group in the suite's order (rate limit and brute force last, as suites/security runs them)."""
-    return [o for run in GROUPS.values() for o in run(ctx)] + [bruteforce(ctx)]
+    return [o for group in load_all_probes().values() for o in group.run(ctx)] + bruteforce(ctx)
 
 
 def high_failures(outcomes: list[Outcome]) -> dict[str, Outcome]:
-    return {o.id: o for o in outcomes if o.failed and o.severity >= Severity.HIGH}
+    """High findings of the run (checks run only with a claim's own numbers decide claims, not the run)."""
+    return {o.id: o for o in outcomes if o.failed and o.severity >= Severity.HIGH and not o.claim_only}
 
 
 def test_the_expected_lists_name_known_checks_only():
-    from harness.security.catalog import all_rules
 
     named = {check for expected, same_flaw in DEFECT_MATRIX.values() for check in (expected, *same_flaw)}
-    assert named <= set(all_rules()), named - set(all_rules())
-    assert list(GROUPS)[-1] == "ratelimit"  # the budget-spending group runs last, as in the suite
+    assert named <= set(load_all_rules()), named - set(load_all_rules())
+    assert load_all_probes().names()[-1] == "ratelimit"  # the budget-spending group runs last, as in the suite
 
 
 @pytest.mark.slow  # every probe group incl. token expiry and rate-limit windows: ~25 s
@@ -89,6 +92,8 @@ def test_clean_reference_system_has_no_high_or_critical_finding(tmp_path):
     assert [o.id for o in outcomes if o.failed] == []  # README lists what would be medium/low: nothing today
     ran = {o.id for o in outcomes if o.status.value == "pass"}
     assert {"security.auth.expired", "security.ratelimit.window", "security.csrf.forged_pair"} <= ran
+    results = claim_results(checks_of_outcomes(outcomes), CLAIMS)
+    assert {cid: results[cid].verdict.value for cid in SECURITY_CLAIMS} == dict.fromkeys(SECURITY_CLAIMS, "verified")
 
 
 @pytest.mark.slow  # 18 x (platform start + the whole suite): ~6-9 min in all
@@ -103,6 +108,7 @@ def test_defect_is_detected_by_its_probe_with_evidence_and_nothing_else_high_fir
     assert evidence.measured and (evidence.samples or evidence.curl), f"{defect}: finding without evidence"
     collateral = set(high_failures(outcomes)) - {expected} - same_flaw
     assert not collateral, f"{defect}: unrelated high findings {sorted(collateral)}"
+    assert_refuted(claim_results(checks_of_outcomes(outcomes), CLAIMS), defect)  # the claim it breaks
     if defect == "bola":  # writes are in the matrix: another tenant deletes the owner's (throwaway) object
         failing = {o.location for o in outcomes if o.id == expected and o.failed}
         assert {"GET /analyses/{analysis_id}", "DELETE /analyses/{analysis_id}"} <= failing, failing

@@ -5,13 +5,15 @@ import json
 import jsonschema
 
 from harness.contract.findings import SECURITY_REFS
-from harness.model import Check, EnvironmentInfo, Finding, RunResult, Severity, Status, TargetInfo
-from harness.security.catalog import all_rules
+from harness.events import CheckRecorded, FindingReported
+from harness.model import EnvironmentInfo, Finding, RunResult, Severity, Status, TargetInfo
+from harness.openapi_file import save_pretty
+from harness.report.sarif import SarifWriter
+from harness.run_context import fold
 from harness.security.probes.authz import BOLA
 from harness.security.probes.headers import HSTS
-from harness.security.record import record_outcomes, to_finding
-from harness.security.sarif import SarifReporter
-from harness.security.spec import save_pretty
+from harness.security.record import judge_outcomes, to_finding
+from harness.security.registry import load_all_rules
 
 # The parts of the OASIS SARIF 2.1.0 schema that code-scanning uploads depend on (the full schema is not
 # available offline, nor shipped by any installed package); every "required" list and constraint below is
@@ -68,7 +70,7 @@ def run_with_findings() -> RunResult:
 
 def test_sarif_matches_the_core_schema_and_locates_operations(tmp_path):
     _, lines = save_pretty(SPEC, tmp_path)
-    path = SarifReporter().write(run_with_findings(), tmp_path)
+    path = SarifWriter(load_all_rules()).write(run_with_findings(), tmp_path)
     document = json.loads(path.read_text())
     jsonschema.validate(document, SARIF_CORE_SCHEMA)
     results = document["runs"][0]["results"]
@@ -98,7 +100,7 @@ def test_only_security_relevant_contract_findings_reach_sarif(tmp_path):
     contract.findings += [contract_finding("ignored_auth", Severity.HIGH),
                           contract_finding("response_schema_conformance", Severity.MEDIUM)]
     _, lines = save_pretty(SPEC, tmp_path)
-    document = json.loads(SarifReporter().write(run, tmp_path).read_text())
+    document = json.loads(SarifWriter(load_all_rules()).write(run, tmp_path).read_text())
     jsonschema.validate(document, SARIF_CORE_SCHEMA)
     results = {r["ruleId"]: r for r in document["runs"][0]["results"]}
     assert set(results) == {"security.authz.bola", "security.headers.hsts", "contract.get_things.ignored_auth"}
@@ -110,14 +112,14 @@ def test_only_security_relevant_contract_findings_reach_sarif(tmp_path):
 
 
 def test_fingerprints_in_sarif_are_stable_across_runs(tmp_path):
-    first = json.loads(SarifReporter().write(run_with_findings(), tmp_path).read_text())
-    second = json.loads(SarifReporter().write(run_with_findings(), tmp_path).read_text())
+    first = json.loads(SarifWriter(load_all_rules()).write(run_with_findings(), tmp_path).read_text())
+    second = json.loads(SarifWriter(load_all_rules()).write(run_with_findings(), tmp_path).read_text())
     prints = [[r["partialFingerprints"] for r in doc["runs"][0]["results"]] for doc in (first, second)]
     assert prints[0] == prints[1] and len({json.dumps(p) for p in prints[0]}) == 2
 
 
 def test_every_rule_has_owasp_cwe_and_help():
-    rules = all_rules()
+    rules = load_all_rules()
     assert len(rules) >= 40
     for rule in rules.values():
         assert rule.owasp and all(o.endswith(":2023") for o in rule.owasp), rule.id
@@ -125,26 +127,24 @@ def test_every_rule_has_owasp_cwe_and_help():
         assert len(rule.help) > 20, rule.id
 
 
-def test_record_outcomes_turns_failures_into_one_finding_each():
+def test_outcomes_become_a_check_each_and_one_finding_per_fingerprint_in_the_run():
     run = run_with_findings()
-    suite = run.suite("security")
-    suite.findings.clear()
-    recorded: list[Check] = []
-
-    def record_check(**fields) -> Check:
-        recorded.append(Check(suite="security", **fields))
-        return recorded[-1]
-
+    run.suite("security").findings.clear()
     outcomes = [BOLA.failed("x", location="GET /things/{thing_id}", parameter="thing_id"),
                 BOLA.failed("x again", location="GET /things/{thing_id}", parameter="thing_id"),
                 HSTS.passed("fine")]
-    record_outcomes(outcomes, record_check, suite)
-    assert [c.status for c in recorded] == [Status.FAIL, Status.FAIL, Status.PASS]
-    assert recorded[0].owasp == ["API1:2023"] and recorded[0].cwe == ["CWE-639"]
+    checks, findings = judge_outcomes(outcomes)
+    assert [c.status for c in checks] == [Status.FAIL, Status.FAIL, Status.PASS]
+    assert checks[0].owasp == ["API1:2023"] and checks[0].cwe == ["CWE-639"] and checks[0].suite == "security"
+    assert len(findings) == 2  # the library reports both; the run keeps one per fingerprint
+    for event in [*(CheckRecorded(check=c) for c in checks), *(FindingReported(finding=f) for f in findings)]:
+        fold(run, event)
+    suite = run.suite("security")
+    assert len(suite.checks) == 3
     assert len(suite.findings) == 1 and suite.findings[0].location == "GET /things/{thing_id} [thing_id]"
 
 
-def test_plugin_module_contributes_the_sarif_reporter():
+def test_plugin_module_describes_every_probe_rule_for_sarif():
     import pluggy
 
     from harness import hookspecs
@@ -152,6 +152,6 @@ def test_plugin_module_contributes_the_sarif_reporter():
 
     manager = pluggy.PluginManager("harness")
     manager.add_hookspecs(hookspecs)
-    manager.register(plugin, name="security-sarif")
-    reporters = [r for batch in manager.hook.harness_make_reporters(config=None) for r in batch]
-    assert [r.name for r in reporters] == ["sarif"]
+    manager.register(plugin, name="security-rules")
+    [rules] = manager.hook.harness_sarif_rules()
+    assert rules == load_all_rules() and rules["security.authz.bola"].title.startswith("Users cannot touch")

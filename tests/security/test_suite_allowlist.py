@@ -3,10 +3,8 @@
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,62 +13,48 @@ from harness.errors import DisallowedHostError
 from harness.platforms.base import Target
 from harness.security.client import ProbeClient
 from harness.security.context import ProbeContext
+from tests.stand_in import Reply, Request, stand_in
 
 REPO = Path(__file__).resolve().parents[2]
 ELSEWHERE = "http://203.0.113.7/openapi.json"  # TEST-NET-3: never routed, and never contacted here
 
 
 @contextmanager
-def counting_server() -> Iterator[tuple[str, list[str]]]:
-    """A loopback HTTP server that answers 200 to everything and records each request path."""
-    seen: list[str] = []
+def counting_server() -> Iterator[tuple[str, list[Request]]]:
+    """A loopback HTTP server that answers 200 to everything and records each request."""
+    requests: list[Request] = []
+    with stand_in(lambda request: Reply(200, {"openapi": "3.1.0", "paths": {}}), requests=requests) as url:
+        yield url, requests
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"openapi": "3.1.0", "paths": {}}')
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def paths(requests: list[Request]) -> list[str]:
+    return [request.path for request in requests]
 
 
 def test_a_disallowed_spec_url_is_refused_before_any_request():
     with counting_server() as (base_url, seen):
-        with pytest.raises(DisallowedHostError, match="--allow-host 203.0.113.7"):
+        with pytest.raises(DisallowedHostError, match=r"--allow-host 203\.0\.113\.7"):
             ProbeContext.open(Target(base_url=base_url, openapi_url=ELSEWHERE))
-        assert seen == []
+        assert paths(seen) == []
         ctx = ProbeContext.open(Target(base_url=base_url, openapi_url=f"{base_url}/openapi.json"))
         ctx.close()
-        assert seen == ["/openapi.json"]  # the same target with a loopback spec URL is fine
+        assert paths(seen) == ["/openapi.json"]  # the same target with a loopback spec URL is fine
 
 
 def test_the_probe_client_refuses_absolute_urls_on_other_hosts():
     with counting_server() as (base_url, seen), ProbeClient(base_url) as client:
         with pytest.raises(DisallowedHostError):
             client.get("http://203.0.113.7/steal")
-        assert client.sent == 0 and seen == []
+        assert client.sent == 0 and paths(seen) == []
         assert client.get(f"{base_url}/fine").status_code == 200 and client.get("/relative").status_code == 200
-        assert seen == ["/fine", "/relative"]
+        assert paths(seen) == ["/fine", "/relative"]
 
 
 def test_allow_host_admits_a_named_spec_host():
     with counting_server() as (base_url, seen):
         spec_url = base_url.replace("127.0.0.1", "localhost") + "/openapi.json"
         ProbeContext.open(Target(base_url=base_url, openapi_url=spec_url), allow_hosts=["localhost"]).close()
-        assert seen == ["/openapi.json"]
+        assert paths(seen) == ["/openapi.json"]
 
 
 def test_a_spec_file_is_read_from_disk_and_names_no_host(tmp_path):
@@ -81,7 +65,7 @@ def test_a_spec_file_is_read_from_disk_and_names_no_host(tmp_path):
             ctx = ProbeContext.open(Target(base_url=base_url, openapi_url=source))
             ctx.close()
             assert [op.key for op in ctx.spec.operations] == ["GET /things"]
-        assert seen == []
+        assert paths(seen) == []
 
 
 def test_cli_run_with_a_disallowed_openapi_url_exits_4_without_sending_anything(tmp_path):
@@ -94,4 +78,4 @@ def test_cli_run_with_a_disallowed_openapi_url_exits_4_without_sending_anything(
     assert result.returncode == 4, output[-3000:]
     assert "refusing to send traffic to '203.0.113.7'" in output and "--allow-host 203.0.113.7" in output
     assert "Traceback" not in output
-    assert seen == []  # not even the target's own base URL was touched
+    assert paths(seen) == []  # not even the target's own base URL was touched

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness.security.spec import operation_lines
+from harness.openapi_file import operation_lines
 from tests.security.test_sarif import SARIF_CORE_SCHEMA
 
 REPO = Path(__file__).resolve().parents[2]

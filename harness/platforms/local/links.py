@@ -7,8 +7,8 @@ from typing import Any, Literal
 import httpx
 
 from harness.errors import PlatformError
-from harness.platforms.local.proxy import LinkFaults, LinkStats
 from harness.faults.undo import UndoLog
+from harness.platforms.local.proxy import LinkFaults, LinkStats
 
 
 class LinkControl:

@@ -15,11 +15,8 @@ process and the next start can clean up after a killed run.
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -31,48 +28,35 @@ import httpx
 from harness.errors import PlatformError, UsageError
 from harness.faults import procs
 from harness.faults.undo import UndoLog
-from harness.platforms.base import Identity, Platform, Target
+from harness.platforms.base import Platform, Target
+from harness.platforms.local.backing import create_database, postgres_spec, redis_spec
 from harness.platforms.local.edge import BalancerSpec, EdgeReady, EdgeSpec, LinkSpec
 from harness.platforms.local.faults import change_gpu_count, local_undo_kinds
 from harness.platforms.local.links import LinkControl
-from harness.platforms.local.state import EdgeInfo, PlatformState, default_state_dir, read_state, remove_state, write_state
+from harness.platforms.local.refsys import (
+    DEFAULT_COMMANDS,
+    DEFAULT_GPUS,
+    IDENTITIES,
+    claims_from_env,
+    cors_allowed_origins,
+    validate_backend,
+    validate_defects,
+)
+from harness.platforms.local.state import (
+    EdgeInfo,
+    PlatformState,
+    default_state_dir,
+    read_state,
+    remove_state,
+    write_state,
+)
 from harness.platforms.local.supervisor import ComponentSpec, Supervisor, free_ports, log_tail, python_module
-
-BACKENDS = ("sqlite", "postgres")
-POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
-PASSWORD = "correct-horse-battery-staple"
-IDENTITIES = {
-    "acme_user": Identity(name="acme_user", username="alice@acme.test", password=PASSWORD, tenant="acme", role="user"),
-    "acme_admin": Identity(name="acme_admin", username="adam@acme.test", password=PASSWORD, tenant="acme", role="admin"),
-    "globex_user": Identity(name="globex_user", username="bob@globex.test", password=PASSWORD, tenant="globex", role="user"),
-    "globex_admin": Identity(name="globex_admin", username="grace@globex.test", password=PASSWORD, tenant="globex",
-                             role="admin"),
-}
-DEFAULT_COMMANDS: dict[str, list[str]] = {
-    "inference": python_module("fixtures.refsys.inference"),
-    "gateway": python_module("fixtures.refsys.gateway"),
-}
-DEFAULT_GPUS = 2
-
-
-def validate_defects(defects: Iterable[str]) -> list[str]:
-    """Known defect names, sorted; ``UsageError`` listing the valid names otherwise."""
-    from fixtures.refsys.defects import parse_defects
-
-    try:
-        return sorted(parse_defects(",".join(defects)))
-    except ValueError as exc:
-        raise UsageError(f"--defects: {exc}") from None
-
-
-def validate_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise UsageError(f"--backend: unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    return backend
 
 
 class LocalPlatform(Platform):
     name = "local"
+    fault_kinds = frozenset({"kill", "pause", "restart", "link", "dependency_outage", "cpu_pressure",
+                             "memory_pressure", "gpu_loss"})
 
     def __init__(self, *, backend: str = "sqlite", redis: bool = False, defects: Iterable[str] = (),
                  replicas: int = 2, state_dir: Path | None = None, log_dir: Path | None = None,
@@ -201,28 +185,12 @@ class LocalPlatform(Platform):
                    "components": {n: f"http://127.0.0.1:{s.port}" for n, s in self.supervisor.states.items()
                                   if n not in ("postgres", "redis")},
                    "startup_s": round(time.monotonic() - started, 2), "state_dir": str(self.state_dir),
-                   "log_dir": str(self.log_dir), "cors_allowed_origins": self._cors_allowed_origins(lb_url),
-                   **self._claims_from_env()})
+                   "log_dir": str(self.log_dir), "cors_allowed_origins": cors_allowed_origins(lb_url),
+                   "metrics_urls": [f"http://127.0.0.1:{self.supervisor.states[g].port}/metrics"
+                                    for g in self._gateway_names],  # one per replica: the balancer picks one
+                   **claims_from_env(self.extra_env)})
         self._save_state()
         return self._target
-
-    def _claims_from_env(self) -> dict[str, Any]:
-        """What the refsys was configured to claim, for suites verifying those claims (Target.extra)."""
-        env = self.extra_env
-        extra: dict[str, Any] = {}
-        if "REFSYS_ACCESS_TTL_S" in env:
-            extra["access_ttl_s"] = float(env["REFSYS_ACCESS_TTL_S"])
-        if "REFSYS_RATE_LIMIT" in env or "REFSYS_RATE_WINDOW_S" in env:
-            extra["claims"] = {"rate_limit": {"limit": int(env.get("REFSYS_RATE_LIMIT", 100)),
-                                              "window_s": float(env.get("REFSYS_RATE_WINDOW_S", 60))}}
-        return extra
-
-    @staticmethod
-    def _cors_allowed_origins(lb_url: str) -> list[str]:
-        """The refsys' CORS allowlist (its public origin + its fixed app origin), for the allowlist probe."""
-        from fixtures.refsys.gateway.settings import ALWAYS_ALLOWED_ORIGINS
-
-        return [lb_url.rstrip("/"), *ALWAYS_ALLOWED_ORIGINS]
 
     def _jwt_secret(self) -> str:
         if not hasattr(self, "_secret"):
@@ -271,9 +239,9 @@ class LocalPlatform(Platform):
         while time.monotonic() < deadline:
             try:
                 backends = httpx.get(f"{control}/lb", timeout=1.0, trust_env=False, verify=False).json()["backends"]
-                if all(b["healthy"] for b in backends.values()):
-                    if httpx.get(f"{lb_url}/healthz", timeout=1.0, trust_env=False, verify=False).status_code == 200:
-                        return
+                if (all(b["healthy"] for b in backends.values())
+                        and httpx.get(f"{lb_url}/healthz", timeout=1.0, trust_env=False, verify=False).status_code == 200):
+                    return
                 last = f"backends: {backends}"
             except (httpx.HTTPError, KeyError, ValueError) as exc:
                 last = str(exc)
@@ -281,56 +249,19 @@ class LocalPlatform(Platform):
         raise PlatformError(f"load balancer not ready before the startup timeout ({last}); "
                             f"last lines of the lb log:\n{log_tail(self.log_dir / 'lb.log')}")
 
-    # -- PostgreSQL and Redis ----------------------------------------------------------------
+    # -- PostgreSQL and Redis (harness.platforms.local.backing) -------------------------------
     def _start_postgres(self, port: int) -> None:
-        for binary in ("initdb", "postgres"):
-            if not (POSTGRES_BIN / binary).exists():
-                raise PlatformError(f"{POSTGRES_BIN / binary} not found: install PostgreSQL 15 "
-                                    "(`apt-get install postgresql`) or use backend='sqlite'")
-        # PostgreSQL refuses to run as root: run it as the `postgres` OS user (or ourselves when not root)
-        user = "postgres" if os.geteuid() == 0 else None
-        if user is not None:
-            try:
-                pw = pwd.getpwnam(user)
-            except KeyError:
-                raise PlatformError("running as root but there is no `postgres` OS user to run PostgreSQL as; "
-                                    "install the postgresql package (it creates the user)") from None
         root = Path(tempfile.mkdtemp(prefix="harness-pg-"))  # under /tmp: reachable by the postgres user
         self._data_dirs.append(root)
         assert self._state is not None
         self._state.data_dirs.append(str(root))
-        if user is not None:
-            os.chown(root, pw.pw_uid, pw.pw_gid)
-        result = subprocess.run([str(POSTGRES_BIN / "initdb"), "-D", str(root / "data"), "-U", "refsys",
-                                 "--auth=trust", "--no-sync", "-E", "UTF8", "--no-instructions"],
-                                user=user, group=pw.pw_gid if user else None, capture_output=True, text=True,
-                                timeout=60, cwd=root)
-        if result.returncode != 0:
-            raise PlatformError(f"initdb failed ({result.returncode}): {result.stderr[-1500:]}")
-        # fsync=off: safe against process kills/restarts (the chaos we do), not against OS crashes
-        self._spawn(ComponentSpec(
-            name="postgres", port=port, readiness="postgres", ready_probe={"user": "refsys"}, user=user, cwd=str(root),
-            stop_signal=signal.SIGINT,  # "fast shutdown"
-            argv=[str(POSTGRES_BIN / "postgres"), "-D", str(root / "data"), "-p", str(port),
-                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
-                  "-c", "fsync=off", "-c", "max_connections=100", "-c", "shared_buffers=32MB"]))
+        self._spawn(postgres_spec(port, root))
 
     def _create_database(self, port: int) -> None:
-        import psycopg
-
-        with psycopg.connect(host="127.0.0.1", port=port, user="refsys", dbname="postgres", autocommit=True,
-                             connect_timeout=5) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'refsys'").fetchone():
-                conn.execute("CREATE DATABASE refsys")
+        create_database(port)
 
     def _start_redis(self, port: int, data_dir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise PlatformError("redis-server not found on PATH: `apt-get install redis-server`, or run without --redis")
-        self._spawn(ComponentSpec(
-            name="redis", port=port, readiness="redis",
-            argv=[binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                  "--dir", str(data_dir), "--daemonize", "no", "--protected-mode", "yes", "--logfile", ""]))
+        self._spawn(redis_spec(port, data_dir))
 
     # -- stop --------------------------------------------------------------------------------
     def stop(self) -> None:

@@ -1,29 +1,4 @@
-"""Probe modules; importing this package registers every rule in ``harness.security.catalog``."""
+"""Probe modules: each declares its rules (``RULES``) and its entry point (``GROUP``).
 
-from harness.security.probes import (  # noqa: F401
-    authz,
-    cookies,
-    cors,
-    csrf,
-    errors,
-    headers,
-    injection,
-    jwt,
-    ratelimit,
-    resources,
-    ssrf,
-)
-
-GROUPS = {
-    "headers": headers.run,
-    "cookies": cookies.run,
-    "cors": cors.run,
-    "csrf": csrf.run,
-    "injection": injection.run,
-    "jwt": jwt.run,
-    "authz": authz.run,
-    "resources": resources.run,
-    "ssrf": ssrf.run,
-    "errors": errors.run,
-    "ratelimit": ratelimit.run,
-}
+Importing a probe module registers nothing; ``harness.security.registry.load_all_probes()`` lists them.
+"""

@@ -18,10 +18,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import STATE_CHANGING, Operation
+from harness.security.openapi import STATE_CHANGING, Operation
 
 BOLA = rule("security.authz.bola", "Users cannot touch other users' or tenants' objects", Severity.CRITICAL,
             "API1:2023", "CWE-639", "Check the caller owns (or shares a tenant with) the object on every read, update "
@@ -46,6 +46,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 MAX_THROWAWAY_OBJECTS = 40  # objects one probe run creates for writes to act on (per BOLA / matrix pass)
 MAX_MATRIX_CELLS = 400  # operations x identities in the matrix
 
+RULES = (BOLA, BFLA, MASS, MATRIX, EXPOSURE)
 
 def _admin_operations(ctx: ProbeContext) -> list[Operation]:
     return [op for op in ctx.bearer_operations()
@@ -95,7 +96,8 @@ def _bola_on(ctx: ProbeContext, op: Operation, owner: Identity, attackers: list[
     """Every attacker on one of the owner's objects; a write gets a fresh object per attacker, read back after."""
     param = op.path_params[0].name
     getter = ctx.spec.find("GET", op.path)
-    leaks, tried, cells = [], [], {}
+    leaks, tried = [], []
+    cells: dict[str, int | str] = {}
     for attacker in attackers:
         object_id = throwaways.fresh(op) if op.is_state_changing else shared_id
         if object_id is None:
@@ -181,7 +183,7 @@ def matrix(ctx: ProbeContext) -> Outcome:
             if op.path_params and object_id is None:
                 row[identity.name] = "no object"
                 continue
-            values = {op.path_params[0].name: object_id} if op.path_params else None
+            values = {op.path_params[0].name: object_id} if op.path_params and object_id is not None else None
             row[identity.name] = ctx.call(op, identity, path_values=values).status_code
         table[op.key] = row
     artifacts = []
@@ -379,3 +381,6 @@ def _exposure_problems(ctx: ProbeContext, op: Operation, status: int, body: Any,
 
     walk(body, schema, "")
     return sorted(set(problems))
+
+
+GROUP = ProbeGroup("authz", run, RULES)

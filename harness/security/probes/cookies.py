@@ -6,7 +6,7 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.security.auth import LoginFailed, login_payload, session_login_operation
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -15,6 +15,7 @@ FLAGS = rule("security.cookies.flags", "Cookies are Secure, HttpOnly (session), 
              "Set-Cookie with Secure; HttpOnly (except a CSRF cookie JavaScript must read); SameSite=Strict or Lax; "
              "name it __Host-... with Path=/ and no Domain (__Secure-... when it must be shared with subdomains).")
 
+RULES = (FLAGS,)
 
 def cookie_problems(set_cookie: str) -> list[str]:
     """What is wrong with one Set-Cookie header value (empty list when fine)."""
@@ -43,7 +44,7 @@ def cookie_problems(set_cookie: str) -> list[str]:
 
 def cookie_responses(ctx: ProbeContext) -> list[httpx.Response]:
     """Responses that set cookies: the cookie login (from the spec), then any login response."""
-    found = []
+    found: list[httpx.Response] = []
     identity = next(iter(ctx.identities.all), None)
     if identity is None:
         return found
@@ -77,3 +78,6 @@ def run(ctx: ProbeContext) -> list[Outcome]:
             outcomes.append(FLAGS.passed(f"{len(headers)} cookie(s) well-flagged", location=location,
                                          evidence=evidence))
     return outcomes
+
+
+GROUP = ProbeGroup("cookies", run, RULES)

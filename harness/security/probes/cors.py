@@ -2,7 +2,8 @@
 the target's own allowlist must be matched exactly (look-alikes of an allowed origin are refused).
 
 The allowlist comes from the target's configuration: ``Target.extra["cors_allowed_origins"]`` (a list of
-``scheme://host[:port]``). Without it the allowlist check is ``not_applicable``.
+``scheme://host[:port]``), and from each claim that states one (``params.cors.allowed_origins``, checked in
+a run of its own, claim-only). Without either the allowlist check is ``not_applicable``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
-from harness.security.context import ProbeContext
+from harness.security.context import ALLOWED_ORIGINS_KEY, ProbeContext
 
 REFLECT = rule("security.cors.origin_reflection", "CORS does not trust arbitrary origins", Severity.HIGH,
                "API8:2023", "CWE-942", "Answer Access-Control-Allow-Origin only for an explicit allowlist of origins; "
@@ -30,7 +31,8 @@ ALLOWLIST = rule("security.cors.allowlist", "CORS allows exactly the configured 
                  "prefix/suffix matches or unanchored regular expressions.")
 
 EVIL_ORIGIN = "https://evil.harness-probe.invalid"
-ALLOWED_ORIGINS_KEY = "cors_allowed_origins"
+
+RULES = (REFLECT, NULL_ORIGIN, WILDCARD, ALLOWLIST)
 
 
 def look_alikes(origin: str) -> dict[str, str]:
@@ -75,17 +77,23 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                                                           curl=curl(seen_wildcard_credentials[0]))))
     else:
         outcomes.append(WILDCARD.passed("no wildcard origin with credentials", location=f"GET {path}"))
-    outcomes.append(allowlist(ctx, path, auth, every_origin_reflected=outcomes[0].failed))
+    runs = ctx.cors_allowlists()
+    if not runs:
+        outcomes.append(allowlist(ctx, path, auth, [], every_origin_reflected=outcomes[0].failed))
+    for param_run in runs:
+        outcomes += for_claims([allowlist(ctx, path, auth, list(param_run.params.allowed_origins),
+                                          every_origin_reflected=outcomes[0].failed)],
+                               param_run.claims, param_run.claim_only)
     return outcomes
 
 
-def allowlist(ctx: ProbeContext, path: str, auth: dict[str, str], *, every_origin_reflected: bool) -> Outcome:
+def allowlist(ctx: ProbeContext, path: str, auth: dict[str, str], allowed: list[str], *,
+              every_origin_reflected: bool) -> Outcome:
     """Each configured origin is allowed; none of its look-alikes is (2 requests per origin tried)."""
-    allowed = list(ctx.target.extra.get(ALLOWED_ORIGINS_KEY) or [])
     location = f"GET {path}"
     if not allowed:
         return ALLOWLIST.not_applicable(f"no CORS allowlist configured for the target (Target.extra"
-                                        f"[{ALLOWED_ORIGINS_KEY!r}]: the origins browsers may call it from)")
+                                        f"[{ALLOWED_ORIGINS_KEY!r}]) and none claimed (params.cors.allowed_origins)")
     if every_origin_reflected:
         return ALLOWLIST.skipped("every origin is reflected (security.cors.origin_reflection): look-alikes "
                                  "prove nothing more", location=location)
@@ -143,3 +151,6 @@ def _allow_origin(response: httpx.Response) -> str | None:
 
 def _credentials(response: httpx.Response) -> bool:
     return response.headers.get("access-control-allow-credentials", "").lower() == "true"
+
+
+GROUP = ProbeGroup("cors", run, RULES)

@@ -14,10 +14,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import CookieSession, LoginFailed, session_login, session_login_operation
-from harness.security.catalog import Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 OWASP = "API8:2023"
 MISSING = rule("security.csrf.missing_token", "State change without a CSRF token is refused", Severity.HIGH, OWASP,
@@ -33,24 +33,24 @@ STATE_GET = rule("security.csrf.state_changing_get", "No state-changing GET on c
                  Severity.MEDIUM, OWASP, "CWE-352", "Use POST/PUT/PATCH/DELETE for state changes; GET must be safe.")
 
 MAX_OBSERVED_GETS = 6  # cookie GETs tried as actions and used as observers (bounds the requests)
-ALL_RULES = (MISSING, MISMATCH, FORGED, CROSS_SESSION, STATE_GET)
+RULES = (MISSING, MISMATCH, FORGED, CROSS_SESSION, STATE_GET)
 
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     cookie_ops = [op for op in ctx.spec.operations if ctx.spec.uses_cookie(op)]
     if not cookie_ops:
         reason = "no cookie-authenticated operation in the spec (bearer-only API: CSRF does not apply)"
-        return [r.not_applicable(reason) for r in ALL_RULES]
+        return [r.not_applicable(reason) for r in RULES]
     login_op = session_login_operation(ctx.spec, ctx.target.login_path)
     identities = ctx.identities.users() or ctx.identities.all
     if login_op is None or not identities:
-        return [r.not_applicable("no cookie login operation in the spec, or no identities") for r in ALL_RULES]
+        return [r.not_applicable("no cookie login operation in the spec, or no identities") for r in RULES]
     try:
         outcomes = [state_changing_get(ctx, cookie_ops, login_op, identities[0])]
         mine = session_login(ctx.client, login_op, identities[0])
         other = session_login(ctx.client, login_op, identities[-1])
     except LoginFailed as exc:
-        return [r.not_applicable(str(exc)) for r in ALL_RULES]
+        return [r.not_applicable(str(exc)) for r in RULES]
     targets = [op for op in cookie_ops if op.is_state_changing and "logout" not in op.path.lower()]
     if not targets:
         return outcomes + [r.not_applicable("no state-changing cookie operation besides logout")
@@ -152,4 +152,7 @@ def _answer(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.text
 
 
-__all__ = ["run", "CookieSession"]
+__all__ = ["CookieSession", "run"]
+
+
+GROUP = ProbeGroup("csrf", run, RULES)

@@ -7,7 +7,7 @@ import re
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -30,6 +30,7 @@ DEBUG_ROUTES = ["/debug", "/_debug", "/console", "/actuator", "/actuator/env", "
                 "/__debug__", "/swagger.json"]
 DOCS_ROUTES = ["/docs", "/redoc", "/swagger-ui", "/swagger-ui.html"]
 
+RULES = (LEAK, UNDOCUMENTED, DOCS)
 
 def error_triggers(ctx: ProbeContext) -> list[httpx.Response]:
     """Requests that make most servers answer an error: bad JSON, wrong types, huge numbers, odd bytes."""
@@ -66,7 +67,7 @@ def stack_traces(ctx: ProbeContext) -> Outcome:
         match = TRACE_SIGNS.search(leaking[0].text)
         first = leaking[0].request
         return LEAK.failed(f"{first.method} {first.url.path} answered {leaking[0].status_code} with "
-                           f"{match.group(0)[:80]!r}", location=f"{first.method} {first.url.path}", evidence=evidence)
+                           f"{match.group(0)[:80] if match else ''!r}", location=f"{first.method} {first.url.path}", evidence=evidence)
     return LEAK.passed(f"{len(responses)} error responses (statuses {statuses}) leak nothing", evidence=evidence)
 
 
@@ -116,3 +117,6 @@ def inventory(ctx: ProbeContext) -> list[Outcome]:
         message = f"docs public, allowed by {decided_by}" if docs else "interactive docs not exposed"
         outcomes.append(DOCS.passed(message, evidence=docs_evidence))
     return outcomes
+
+
+GROUP = ProbeGroup("errors", run, RULES)

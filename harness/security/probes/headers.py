@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -37,11 +37,15 @@ CROSS_ORIGIN = rule("security.headers.cross_origin_isolation", "COOP/COEP/CORP i
                     "require-corp, Cross-Origin-Resource-Policy: same-origin.")
 CACHE = rule("security.headers.cache_control", "Authenticated responses are not cached (no-store)", Severity.MEDIUM,
              API8, "CWE-525", "Send Cache-Control: no-store on responses to authenticated requests.")
+CLAIMED = rule("security.headers.claimed", "Every response carries the header values the claim states", Severity.MEDIUM,
+                API8, "CWE-693", "Send the headers with the values your status report states, on every response "
+                "(errors and 401/404 too), or correct the report.")
 LEAKAGE = rule("security.headers.leakage", "No Server / X-Powered-By version disclosure", Severity.LOW, API8,
                "CWE-200", "Remove X-Powered-By and version details from Server (and X-AspNet-Version etc.).")
 
 HeaderJudge = Callable[[httpx.Headers], str | None]  # returns the problem, or None when fine
 
+RULES = (CSP, HSTS, NOSNIFF, FRAMES, REFERRER, PERMISSIONS, CROSS_ORIGIN, CACHE, CLAIMED, LEAKAGE)
 
 def judge_csp(headers: httpx.Headers) -> str | None:
     value = headers.get("content-security-policy")
@@ -161,7 +165,51 @@ def run(ctx: ProbeContext, extra: dict[str, httpx.Response] | None = None) -> li
         outcomes.append(_judge_all(CACHE, judge_cache, {"authenticated": responses["authenticated"]}))
     else:
         outcomes.append(CACHE.not_applicable("no authenticated GET operation without parameters in the spec"))
+    for claim in ctx.claims.with_params("headers"):  # the claim's own values: decide the claim, not the run
+        values = claim.params.headers.values  # type: ignore[union-attr]
+        outcomes += for_claims([claimed_values(values, responses)], (claim.id,), claim_only=True)
     return outcomes
+
+
+def _items(value: str) -> list[str]:
+    return [" ".join(item.split()).lower() for item in re.split(r"[;,]", value) if item.strip()]
+
+
+def value_problem(claimed: str | None, actual: str | None) -> str | None:
+    """Why ``actual`` is not the claimed value: every claimed directive must be there (``...`` ends a prefix)."""
+    if actual is None:
+        return "missing"
+    if claimed is None:
+        return None
+    text = claimed.rstrip()
+    truncated = text.endswith(("...", "…"))
+    items = _items(text.rstrip(".…"))
+    if truncated and items:
+        last = items.pop()  # cut short mid-directive: compare it as a prefix of some directive
+        if not any(item.startswith(last) for item in _items(actual)):
+            return f"no directive starting with {last!r}"
+    missing = [item for item in items if item not in _items(actual)]
+    return f"lacks {', '.join(repr(m) for m in missing)}" if missing else None
+
+
+def claimed_values(values: dict[str, str | None], responses: dict[str, httpx.Response]) -> Outcome:
+    """Each claimed header with its claimed value, on every kind of response sampled."""
+    problems: dict[str, str] = {}
+    actual: dict[str, str | None] = {}
+    for name, claimed in values.items():
+        for kind, response in responses.items():
+            seen = response.headers.get(name)
+            actual.setdefault(name, seen)
+            problem = value_problem(claimed, seen)
+            if problem and name not in problems:
+                problems[name] = f"{name} {problem} on the {kind} response (sent: {seen!r}, claimed: {claimed!r})"
+    evidence = Evidence(measured={"claimed": values, "actual": actual, "responses_checked": sorted(responses)},
+                        samples=[sample(next(iter(responses.values())))])
+    if problems:
+        worst = next(iter(problems))
+        evidence.curl = curl(next(iter(responses.values())))
+        return CLAIMED.failed("; ".join(problems.values()), location=worst, evidence=evidence)
+    return CLAIMED.passed(f"{', '.join(values)} as claimed on {len(responses)} responses", evidence=evidence)
 
 
 def _judge_all(rule_: Rule, judge: HeaderJudge, responses: dict[str, httpx.Response]) -> Outcome:
@@ -176,3 +224,6 @@ def _judge_all(rule_: Rule, judge: HeaderJudge, responses: dict[str, httpx.Respo
     message = f"{bad[worst]} (on {', '.join(sorted(bad))} responses)"
     return rule_.failed(message, evidence=Evidence(measured=measured, samples=[sample(responses[k], k) for k in bad][:3],
                                                    curl=curl(responses[worst])))
+
+
+GROUP = ProbeGroup("headers", run, RULES)

@@ -18,10 +18,10 @@ import httpx
 
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, Rule, rule
+from harness.security.catalog import Outcome, ProbeGroup, Rule, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation, Parameter
+from harness.security.openapi import Operation, Parameter
 
 API8, API10 = "API8:2023", "API10:2023"
 SQLI = rule("security.injection.sqli", "Parameters are not injectable into SQL", Severity.CRITICAL, API8, "CWE-89",
@@ -90,6 +90,7 @@ class Sender:
     def _path_default(self, op: Operation, param: Parameter) -> str:
         return self.object_ids.get(op.path, str(self.ctx.spec.example(param.schema)))
 
+RULES = (SQLI, NOSQL, XSS, TRAVERSAL, SSTI, CRLF)
 
 def slots(ctx: ProbeContext) -> list[Slot]:
     """Every string/integer parameter of every operation, except logins (throttled) and URL fields (SSRF probe)."""
@@ -305,3 +306,6 @@ def _nosql(ctx: ProbeContext, sender: Sender, slot: Slot) -> Outcome | None:
                     {"status": response.status_code, "operator_items": matched, "nomatch_items": matched_nothing})
     outcome.severity = NOSQL.severity if evaluated else Severity.MEDIUM
     return outcome
+
+
+GROUP = ProbeGroup("injection", run, RULES)

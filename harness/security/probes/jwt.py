@@ -24,10 +24,10 @@ import httpx
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
 from harness.security.auth import LoginFailed, jwt_encode, jwt_parts
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.spec import Operation
+from harness.security.openapi import Operation
 
 API2 = "API2:2023"
 NO_TOKEN = rule("security.auth.no_token", "Bearer operations refuse requests without a token", Severity.CRITICAL,
@@ -49,9 +49,15 @@ ACCESS_AS_REFRESH = rule("security.auth.access_as_refresh", "An access token is 
                          Severity.HIGH, API2, "CWE-287", "Check the token type (typ/aud) on the refresh endpoint.")
 LOGOUT = rule("security.auth.logout_revokes", "Tokens are dead after logout", Severity.MEDIUM, API2, "CWE-613",
               "Revoke the access token (deny-list its jti) and the refresh family at logout.")
+LIFETIME = rule("security.auth.token_lifetime", "Access tokens live no longer than the claim states", Severity.MEDIUM,
+                API2, "CWE-613", "Issue access tokens whose exp is at most the stated lifetime after iat (and say "
+                "so in expires_in), or correct the claim.")
 DEFAULT_LEEWAY_S = 5.0  # common clock-skew allowance; a target with another one sets Target.extra["jwt_leeway_s"]
 BRUTEFORCE = rule("security.auth.bruteforce", "Login attempts are limited", Severity.MEDIUM, API2, "CWE-307",
                   "Throttle failed logins per account and per client (429 with Retry-After, or lockout).")
+
+RULES = (NO_TOKEN, TAMPERED, ALG_NONE, MODIFIED, EXPIRED, ROTATION, REUSE, ACCESS_AS_REFRESH, LOGOUT, LIFETIME,
+         BRUTEFORCE)
 
 
 def probe_operation(ctx: ProbeContext) -> Operation | None:
@@ -90,7 +96,36 @@ def run(ctx: ProbeContext) -> list[Outcome]:
         outcomes += forged_tokens(ctx, op, tokens.access, parts, control, users)
     outcomes.append(expired(ctx, op, users[0]))
     outcomes += refresh_lifecycle(ctx, op, users[-1])
+    for claim in ctx.claims.with_params("token"):
+        if claim.params.token.access_ttl_s is not None:  # type: ignore[union-attr]
+            outcomes += for_claims([token_lifetime(ctx, users[0], claim.params.token.access_ttl_s)],  # type: ignore[union-attr]
+                                   (claim.id,), claim_only=True)
     return outcomes
+
+
+def token_lifetime(ctx: ProbeContext, identity: Identity, claimed_s: float) -> Outcome:
+    """The lifetime a fresh access token is issued with (exp - iat, else expires_in) against the claimed maximum.
+
+    With ``security.auth.expired`` (exp is enforced) this proves tokens die within the claimed time,
+    without waiting that long.
+    """
+    tokens = ctx.identities.fresh_tokens(identity)
+    parts = jwt_parts(tokens.access)
+    payload = parts[1] if parts else {}
+    if isinstance(payload.get("exp"), (int, float)) and isinstance(payload.get("iat"), (int, float)):
+        lifetime, source = float(payload["exp"]) - float(payload["iat"]), "exp - iat of the access token"
+    elif tokens.expires_in:
+        lifetime, source = float(tokens.expires_in), "expires_in of the login response"
+    else:
+        return LIFETIME.skipped("cannot see the token's lifetime: no exp/iat claims and no expires_in",
+                                evidence=Evidence(measured={"claimed_max_s": claimed_s}))
+    evidence = Evidence(measured={"lifetime_s": lifetime, "source": source, "claimed_max_s": claimed_s,
+                                  "expires_in": tokens.expires_in})
+    if lifetime > claimed_s + 1:
+        return LIFETIME.failed(f"access tokens are issued for {lifetime:g} s ({source}); the claim says at most "
+                               f"{claimed_s:g} s", location=f"POST {ctx.target.login_path}", evidence=evidence)
+    return LIFETIME.passed(f"issued for {lifetime:g} s ({source}) <= {claimed_s:g} s claimed",
+                           location=f"POST {ctx.target.login_path}", evidence=evidence)
 
 
 def no_token(ctx: ProbeContext) -> Outcome:
@@ -287,13 +322,21 @@ def logout_revokes(ctx: ProbeContext, probe_op: Operation, refresh_op: Operation
     return LOGOUT.passed("access and refresh tokens refused after logout", location=op.key, evidence=evidence)
 
 
-def bruteforce(ctx: ProbeContext) -> Outcome:
-    """Wrong passwords for one identity until throttled; run last (it may lock that identity out)."""
-    identities = ctx.identities.all
+def bruteforce(ctx: ProbeContext) -> list[Outcome]:
+    """The login limit the target publishes (or the suite's default 10), then each claim stating another one."""
+    return [o for param_run in ctx.login_attempts()
+            for o in for_claims([bruteforce_once(ctx, param_run.params.max_failures, param_run.label)],
+                                param_run.claims, param_run.claim_only)]
+
+
+def bruteforce_once(ctx: ProbeContext, limit: int, label: str) -> Outcome:
+    """Wrong passwords for one identity until throttled; run last (it locks that identity out)."""
+    identities = [i for i in reversed(ctx.identities.all) if f"login:{i.name}" not in ctx.used_identities]
     if not identities:
-        return BRUTEFORCE.not_applicable("no identities")
-    victim = identities[-1]
-    limit = ctx.claims.login_attempts.max_failures
+        return BRUTEFORCE.not_applicable("no identities" if not ctx.identities.all else
+                                         f"every identity is already locked out by an earlier run ({label})")
+    victim = identities[0]
+    ctx.used_identities.add(f"login:{victim.name}")
     responses = []
     for attempt in range(limit + 5):
         response = ctx.client.post(ctx.target.login_path, retry_429=False,
@@ -305,7 +348,7 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
     evidence = Evidence(measured={"attempts": len(responses), "throttled_at": throttled, "claimed_max": limit,
                                   "retry_after": responses[-1].headers.get("retry-after")},
                         samples=[sample(responses[0], "first wrong password"), sample(responses[-1], "last attempt")],
-                        notes=f"claim {ctx.claims.login_attempts.id}")
+                        notes=f"limit from {label}")
     location = f"POST {ctx.target.login_path}"
     if responses[-1].is_success:
         return BRUTEFORCE.error("a wrong password logged in?! check the identities file", location=location,
@@ -316,3 +359,6 @@ def bruteforce(ctx: ProbeContext) -> Outcome:
                                  location=location, evidence=evidence)
     return BRUTEFORCE.passed(f"throttled after {throttled - 1} failures (claim <= {limit})", location=location,
                              evidence=evidence)
+
+
+GROUP = ProbeGroup("jwt", run, RULES)

@@ -1,4 +1,9 @@
-"""Rate-limit claim verification (``scenarios/claims/*.yaml``: ``rate_limit: {limit, window_s, per}``).
+"""Rate-limit verification: the limit the target publishes, and each claim's own ``rate_limit: {limit, window_s, per}``.
+
+Each set of numbers is verified by its own run with identities no earlier run has driven into a limit
+(``harness.claims.runs``: the target's own numbers first, then each claim that states others, recorded
+claim-only). A run that finds no fresh identity is skipped with that reason rather than judged from a
+budget an earlier run already spent.
 
 Order matters and is fixed: user A is driven into the limit (``enforced``), bypasses are tried while A
 is throttled, user B must still get through (``per_user``), B's concurrent burst must not exceed the
@@ -22,14 +27,15 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from harness.claims.parameters import RateLimitParams as RateLimitClaim
+from harness.claims.runs import ParamRun
 from harness.model import Evidence, Severity
 from harness.platforms.base import Identity
-from harness.security.catalog import Outcome, rule
-from harness.security.claims import RateLimitClaim
+from harness.security.catalog import Outcome, ProbeGroup, for_claims, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
+from harness.security.openapi import Operation
 from harness.security.probes.jwt import probe_operation
-from harness.security.spec import Operation
 
 API4 = "API4:2023"
 ENFORCED = rule("security.ratelimit.enforced", "The claimed rate limit is enforced", Severity.HIGH, API4, "CWE-770",
@@ -50,11 +56,11 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
               "normalise paths before keying the limiter; count HEAD like GET.")
 MAX_PROBE_REQUESTS = 2000
 BURST_WORKERS = 8
-ALL_RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
+RULES = (ENFORCED, HEADERS, PER_USER, BURST, WINDOW, RETRY_AFTER, BYPASS)
 
 
 def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | None:
-    for key in claim.scope:
+    for key in claim.operations:
         method, _, path = key.partition(" ")
         op = ctx.spec.find(method, path)
         if op is not None and not op.path_params:
@@ -63,18 +69,39 @@ def claim_operation(ctx: ProbeContext, claim: RateLimitClaim) -> Operation | Non
 
 
 def run(ctx: ProbeContext) -> list[Outcome]:
-    claim = ctx.claims.rate_limit
-    if claim is None:
-        return [r.not_applicable("no rate_limit claim in scenarios/claims/*.yaml") for r in ALL_RULES]
+    runs = ctx.rate_limits()
+    if not runs:
+        return [r.not_applicable("no rate limit to verify: the target publishes none and no claim states one "
+                                 "(--claims FILE with params.rate_limit)") for r in RULES]
+    return [o for param_run in runs for o in for_claims(verify(ctx, param_run), param_run.claims,
+                                                         param_run.claim_only)]
+
+
+def fresh_identities(ctx: ProbeContext) -> list[Identity]:
+    """Users first, then the other identities, leaving out those an earlier run drove into a limit."""
+    users = ctx.identities.users()
+    ordered = users + [i for i in ctx.identities.all if i not in users]
+    return [i for i in ordered if i.name not in ctx.used_identities]
+
+
+def verify(ctx: ProbeContext, param_run: ParamRun[RateLimitClaim]) -> list[Outcome]:
+    claim = param_run.params
     op = claim_operation(ctx, claim)
-    users = ctx.identities.users() or ctx.identities.all
-    if op is None or not users:
-        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in ALL_RULES]
+    if op is None or not ctx.identities.all:
+        return [r.not_applicable("no operation in the claim's scope, or no identities") for r in RULES]
     if claim.limit * 2 + 20 > MAX_PROBE_REQUESTS:
-        return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify")
-                for r in ALL_RULES]
+        return [r.skipped(f"limit {claim.limit} needs more than {MAX_PROBE_REQUESTS} requests to verify "
+                          f"({param_run.label})") for r in RULES]
+    users = fresh_identities(ctx)
+    if not users:
+        return [r.skipped(f"every identity was already driven into a rate limit by an earlier run; verifying "
+                          f"{claim.limit} per {claim.window_s:g} s ({param_run.label}) needs a fresh budget",
+                          location=op.key) for r in RULES]
     a = users[0]
     b = users[1] if len(users) > 1 else None
+    ctx.used_identities.update(i.name for i in (a, b) if i is not None)
+    if claim.window_s <= ctx.budget.max_wait_s / 3:
+        time.sleep(claim.window_s)  # earlier probes' requests age out: the drive starts from a full budget
     drive = drive_into_limit(ctx, op, a, claim)
     enforced, throttled = drive.outcome, drive.first_429
     outcomes = [enforced, advertised_budget(op, drive, claim)]
@@ -94,7 +121,7 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     return outcomes
 
 
-def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
+def _send(ctx: ProbeContext, op: Operation, identity: Identity, **kwargs) -> tuple[float, httpx.Response]:
     sent_at = time.monotonic()
     return sent_at, ctx.call(op, identity, retry_429=False, **kwargs)
 
@@ -338,6 +365,10 @@ def window(ctx: ProbeContext, op: Operation, a: Identity, claim: RateLimitClaim)
     if best > allowed:
         evidence.curl = curl(last_admitted[-1]) if last_admitted else None
         return WINDOW.failed(f"{best} requests accepted within one rolling {claim.window_s:g} s window "
-                             f"(claim {claim.limit}): fixed-window behaviour", location=op.key, evidence=evidence)
+                             f"(claim {claim.limit}): a higher limit than claimed, or fixed windows", location=op.key,
+                             evidence=evidence)
     return WINDOW.passed(f"max {best} accepted in any rolling {claim.window_s:g} s window", location=op.key,
                          evidence=evidence)
+
+
+GROUP = ProbeGroup("ratelimit", run, RULES, spends_budget=True)

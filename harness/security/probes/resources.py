@@ -7,7 +7,7 @@ import shlex
 import httpx
 
 from harness.model import Evidence, Severity
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -24,6 +24,7 @@ BODY_BYTES = 2 * 1024 * 1024
 DEPTH = 5000
 SLOW_S = 3.0
 
+RULES = (PAGE_SIZE, BODY_SIZE, DEEP_JSON)
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     identity = next(iter(ctx.identities.users() or ctx.identities.all), None)
@@ -72,7 +73,7 @@ def piped_curl(response: httpx.Response, python_code: str) -> str:
     return f"python3 -c {shlex.quote(python_code)} | {curl(bodyless)} --data-binary @-"
 
 
-def _page_size(ctx: ProbeContext, identity) -> Outcome:  # type: ignore[no-untyped-def]
+def _page_size(ctx: ProbeContext, identity) -> Outcome:
     for op in ctx.bearer_operations():
         param = next((p for p in op.parameters if p.location == "query" and p.type == "integer"
                       and p.name.lower() in {"page_size", "pagesize", "limit", "per_page", "size", "count"}), None)
@@ -94,3 +95,6 @@ def _page_size(ctx: ProbeContext, identity) -> Outcome:  # type: ignore[no-untyp
                                 + (f", clamped to {returned}" if returned else ""), location=op.key,
                                 parameter=f"query:{param.name}", evidence=evidence)
     return PAGE_SIZE.not_applicable("no paginated GET (page_size/limit query parameter) in the spec")
+
+
+GROUP = ProbeGroup("resources", run, RULES)

@@ -10,7 +10,7 @@ import secrets
 
 from harness.model import Evidence, Severity
 from harness.security.canary import CanaryServer
-from harness.security.catalog import Outcome, rule
+from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
 
@@ -19,6 +19,7 @@ SSRF = rule("security.ssrf.loopback_callback", "URL fields cannot make the serve
             "metadata addresses before fetching (and on every redirect); allowlist callback hosts.")
 CALLBACK_WAIT_S = 2.0
 
+RULES = (SSRF,)
 
 def run(ctx: ProbeContext) -> list[Outcome]:
     fields = [(op, p) for op in ctx.spec.operations for p in op.parameters
@@ -53,3 +54,6 @@ def run(ctx: ProbeContext) -> list[Outcome]:
                                             f"{[r.status_code for r in responses]})", location=op.key,
                                             parameter=f"body:{param.name}", evidence=evidence))
     return outcomes
+
+
+GROUP = ProbeGroup("ssrf", run, RULES)
