@@ -54,21 +54,12 @@ def _run_signature() -> None:
     """``harness run``'s flags: one per ``HarnessConfig`` field (``harness.options``), then ``--pytest-arg``."""
     import inspect
 
-    from harness.options import config_options, describe
+    from harness.options import command_parameters, set_signature
 
-    parameters = []
-    for option in config_options():
-        flags = [f"{option.flag}/--no-{option.flag[2:]}"] if option.is_bool else [option.flag]
-        flags += [option.short] if option.short else []
-        kind: Any = (bool | None) if option.is_bool else (list[str] | None) if option.is_list else (str | None)
-        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=Annotated[kind, typer.Option(
-                                                *flags, help=describe(option), show_default=False,
-                                                metavar=None if option.is_bool else option.metavar)]))
+    parameters = command_parameters()
     parameters.append(inspect.Parameter("pytest_arg", inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=PytestArgOpt))
-    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    set_signature(run, parameters)
 
 
 _run_signature()

@@ -74,7 +74,8 @@ class Instruments:
                 self.result = self.load.wait(timeout_s=30)
                 self.load_stopped_at = time.time()
             if self.load.start_epoch is not None:
-                self.rows = list(self.result.timeseries) if self.result is not None else self.load.final_rows()
+                finished = self.result
+                self.rows = list(finished.timeseries) if finished is not None else self.load.final_rows()
         finally:
             self.sampler.stop(wait=within_s is None)
             self.signals.stop(wait=within_s is None)

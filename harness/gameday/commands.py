@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,25 +15,24 @@ app = typer.Typer(name="gameday", help="Scheduled game days: chaos experiments i
                   "guardrails, webhooks and one report.", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="a game-day file (scenarios/gamedays/*.yaml)")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="validate and print the plan; touch nothing")]
 
 
-@app.command("run")
-def run(
-    file: FileArg,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and print the plan; touch nothing")] = False,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="folder for run reports")] = None,
-    defects: Annotated[str | None, typer.Option(help="reference-system defect switches to add, comma-separated")] = None,
-    allow_host: Annotated[list[str] | None, typer.Option(help="allow a non-loopback target host (repeatable)")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed for the background load")] = None,
-) -> None:
-    """Run a game day: one report, exit 0 ready / 1 not ready / 2 aborted (guardrail, Ctrl-C, SIGTERM)."""
-    from harness.gameday.plan import describe, make_plan
+# the run settings a game day takes from flags (the option table: also HARNESS_*); the rest is the file's
+RUN_OPTIONS = ("report_dir", "defects", "allow_hosts", "seed", "kind_cluster", "keep_cluster")
+
+
+def run(file: FileArg, dry_run: DryRunOpt = False, **options: Any) -> None:
+    """Run a game day: one report, exit 0 ready / 1 not ready / 2 aborted (guardrail, Ctrl-C, SIGTERM).
+
+    The file, everything it names and the settings are validated first: a bad one exits 4 before anything starts.
+    """
+    from harness.gameday.plan import describe
     from harness.gameday.runner import GameDayRunner
-    from harness.gameday.target import day_config, ensure_runnable
+    from harness.options import option_layer
+    from harness.preflight import prepare_gameday
 
-    plan = make_plan(file)  # every input error is exit 4 here, before anything starts
-    names = [d.strip() for d in defects.split(",") if d.strip()] if defects else None
-    config = day_config(plan, report_dir=report_dir, defects=names, allow_hosts=allow_host, seed=seed)
+    plan, config = prepare_gameday(file, option_layer(options))
     if dry_run:
         for line in describe(plan):
             console.print(line, highlight=False, markup=False)
@@ -41,7 +40,6 @@ def run(
             console.print(f"defects switched on: {', '.join(config.defects)}", highlight=False)
         console.print("dry run: nothing was started", style="bold")
         return
-    ensure_runnable(plan, config)
     runner = GameDayRunner(plan, config, progress=lambda line: err.print(f"  ⋯ {line}", highlight=False, markup=False))
     code = runner.run()
     result = runner.context.result
@@ -51,6 +49,20 @@ def run(
     err.print(f"verdict: {result.verdict.value} (exit {code}) · report: {runner.run_dir}/readiness.html",
               highlight=False, markup=False)
     raise typer.Exit(code)
+
+
+def _run_signature() -> None:
+    import inspect
+
+    from harness.options import command_parameters, set_signature
+
+    head = [inspect.Parameter("file", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=FileArg),
+            inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DryRunOpt)]
+    set_signature(run, head + command_parameters(RUN_OPTIONS))
+
+
+_run_signature()
+app.command("run")(run)
 
 
 @app.command("schedule")

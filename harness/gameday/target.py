@@ -8,7 +8,6 @@ rate limit lifted, the background load is steady-state traffic) or attaches to a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from harness.config import HarnessConfig, load_config
@@ -17,19 +16,20 @@ from harness.events import EnvironmentNoted, TargetAttached
 from harness.gameday.plan import Plan
 from harness.gameday.spec import ExternalOptions, LocalOptions
 from harness.run_context import RunContext
-from harness.safety import ensure_urls_allowed
 
 # the chaos suite's own start-up environment (suites/chaos SuiteSpec.platform_env), read from its registration
 FALLBACK_PLATFORM_ENV = {"REFSYS_RATE_LIMIT": "1000000", "REFSYS_TENANT_DAILY_QUOTA": "1000000"}
 
 
-def day_config(plan: Plan, *, report_dir: Path | None = None, defects: list[str] | None = None,
-               allow_hosts: list[str] | None = None, seed: int | None = None) -> HarnessConfig:
-    """The run's configuration: the game-day file's target, then flags (``--defects`` adds to the file's)."""
+def day_config(plan: Plan, flags: dict[str, Any] | None = None) -> HarnessConfig:
+    """The run's configuration: the game-day file's target, then flags (``option_layer``; ``defects`` and
+    ``allow_hosts`` add to the file's)."""
+    flags = dict(flags or {})
+    defects = flags.pop("defects", None)
     target = plan.day.target
     options = target.parsed_options()
-    layer: dict[str, Any] = {"platform": target.platform, "report_dir": report_dir, "seed": seed, "profile": "gameday",
-                             "allow_hosts": [*target.allow_hosts, *(allow_hosts or [])] or None}
+    layer: dict[str, Any] = {**flags, "platform": target.platform, "profile": "gameday",
+                             "allow_hosts": [*target.allow_hosts, *(flags.get("allow_hosts") or [])] or None}
     if isinstance(options, LocalOptions):
         layer.update(backend=options.backend, redis=options.redis, defects=[*options.defects, *(defects or [])] or None,
                      startup_timeout_s=options.startup_timeout_s)
@@ -39,18 +39,6 @@ def day_config(plan: Plan, *, report_dir: Path | None = None, defects: list[str]
     if isinstance(options, ExternalOptions):
         layer.update(target_url=options.target_url, identities_file=options.identities_file)
     return load_config(layer)
-
-
-def ensure_runnable(plan: Plan, config: HarnessConfig) -> None:
-    """Refuse (exit 4) a target this version cannot run a game day against, or may not send traffic to,
-    before anything starts."""
-    ensure_urls_allowed([config.target_url], config.allow_hosts)
-    if plan.day.target.platform == "kind":
-        try:
-            import harness.platforms.kind  # noqa: F401 - present once the Kubernetes platform (issue 12) lands
-        except ImportError:
-            raise UsageError(f"{plan.source}: target.platform: kind is not available in this version; "
-                             "`--dry-run` and `harness gameday schedule` work, running needs the kind platform") from None
 
 
 def chaos_platform_env() -> dict[str, str]:

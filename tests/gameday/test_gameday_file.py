@@ -93,6 +93,18 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, capsys: pyt
     assert not (tmp_path / "reports").exists() and not (tmp_path / "state").exists()
 
 
+def test_settings_are_the_option_table_s_flags_and_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_DEFECTS", "no_circuit_breaker")
+    assert main(["gameday", "run", str(WEEKLY), "--dry-run", "--report-dir", str(tmp_path / "reports")]) == ExitCode.READY
+    assert "defects switched on: no_circuit_breaker" in capsys.readouterr().out
+    assert main(["gameday", "run", str(WEEKLY), "--dry-run", "--defects", "no_breakr"]) == ExitCode.USAGE_ERROR
+    assert "unknown defect(s) no_breakr" in capsys.readouterr().err, "a defect name is checked before anything starts"
+    assert main(["gameday", "run", str(WEEKLY), "--seed", "many"]) == ExitCode.USAGE_ERROR
+    assert "command line: seed" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
 def test_step_overrides_change_only_that_step(tmp_path: Path) -> None:
     day = with_(steps=[{"experiment": "gpu_loss", "harness": {"steady_state_s": 2, "abort": {"grace_s": 3}},
                         "pauses": {"lose-all-gpus": {"after": 5}}},
