@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.config import HarnessConfig
+from harness.errors import UsageError
 from harness.safety import ensure_urls_allowed
 from harness.suites import SuiteSpec
 
@@ -56,7 +57,24 @@ def prepare_gameday(path: Path, flags: dict[str, Any] | None = None) -> tuple[Pl
         from harness.platforms.local.refsys import validate_defects
 
         validate_defects(config.defects)  # the file's and the flags': one unknown name is exit 4 here
+    _some_step_can_run(plan, config)
     return plan, config
+
+
+def _some_step_can_run(plan: Plan, config: HarnessConfig) -> None:
+    """Refuse a day none of whose steps the target's platform can inject (e.g. a kind cluster would be built
+    only for every step to be "not applicable"); a day where some can runs, the others are marked so."""
+    from harness.chaos.faults import load_fault_kinds
+    from harness.platforms import platform_class
+
+    platform = platform_class(config)
+    kinds = load_fault_kinds()
+    blocked = {p.id: [k for k in kinds.injected_by(p.experiment) if k not in platform.fault_kinds] for p in plan.steps}
+    if plan.steps and all(blocked.values()):
+        needs = "; ".join(f"{step} needs {', '.join(missing)}" for step, missing in blocked.items())
+        can = ", ".join(sorted(platform.fault_kinds)) or "none"
+        raise UsageError(f"{plan.source}: target.platform: {platform.name} cannot apply the faults of any step "
+                         f"({needs}; it applies: {can})")
 
 
 def suites_under(paths: Iterable[str], invocation_dir: Path) -> list[SuiteSpec]:

@@ -78,6 +78,16 @@ def test_an_external_target_off_loopback_needs_allow_host(tmp_path: Path, capsys
     assert not (tmp_path / "reports").exists()
 
 
+def test_a_target_whose_platform_can_apply_no_step_s_fault_is_refused_before_a_cluster_is_built(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kind = {"platform": "kind", "allow_hosts": ["gateway.refsys.svc.cluster.local"]}
+    path = write(tmp_path, with_(target=kind))
+    assert main(["gameday", "run", str(path), "--report-dir", str(tmp_path / "reports")]) == ExitCode.USAGE_ERROR
+    error = capsys.readouterr().err
+    assert "target.platform: kind cannot apply the faults of any step (gpu_loss needs gpu_loss" in error, error
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "state").exists()
+
+
 def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["gameday", "run", str(WEEKLY), "--dry-run", "--report-dir", str(tmp_path / "reports")])
     out = capsys.readouterr().out
