@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import UsageError, invalid_input
 from harness.load.profile import GeneratorLimits
 from harness.safety import ensure_allowed, host_of
+from harness.yaml_file import read_yaml
 
 ID_PATTERN = r"^[a-z0-9_]+$"
 EVENT_KINDS = ("started", "fault_injected", "fault_healed", "guardrail_fired", "aborted", "finished")
@@ -252,12 +252,7 @@ def load_gameday(path: Path) -> GameDay:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no game-day file at {path}; see scenarios/gamedays/ for examples")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise UsageError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    data = read_yaml(path, what="game-day file")
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a game-day file is a mapping (title, hypothesis, owner, steps, guardrails, ...)")
     try:
