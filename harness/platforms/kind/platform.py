@@ -33,7 +33,7 @@ from harness.platforms.kind.images import RefsysImages, build_refsys_images
 from harness.platforms.kind.ledger import Ledger
 from harness.platforms.kind.loading import load_images
 from harness.platforms.kind.nodeimage import NodeImage, ensure_node_image
-from harness.platforms.kind.rollout import node_summary, wait_gpus, wait_nodes, wait_workloads
+from harness.platforms.kind.rollout import node_summary, wait_api, wait_gpus, wait_nodes, wait_workloads
 from harness.platforms.kind.toolchain import ensure_offline_binaries, kind_cli
 
 GPUS_PER_NODE = 4
@@ -106,6 +106,7 @@ class KindPlatform(Platform):
         if self.cluster.created_by_us and not self.keep_cluster:
             atexit.register(self._exit_cleanup)
         self._api = manifests.api_client(self.cluster.kubeconfig)
+        wait_api(self._api, self.progress)
         images = self.images  # loaded before anything refers to them (no pull attempts, no back-off)
         load_images(self.cluster, self._api, {"gpu": [images.inference, images.gpu_plugin],
                                               "cpu": [images.gateway, images.inference, images.postgres, images.redis]},

@@ -36,6 +36,20 @@ def _poll(check: Callable[[], tuple[bool, str]], progress: Progress, timeout_s: 
         time.sleep(1.0)
 
 
+def wait_api(api: ApiClient, progress: Progress, timeout_s: float = 180) -> None:
+    """The API server answers (a reused cluster's node containers may have just restarted with the daemon)."""
+    from urllib3.exceptions import HTTPError
+
+    def check() -> tuple[bool, str]:
+        try:
+            k8s.VersionApi(api).get_code(_request_timeout=5)
+        except (HTTPError, OSError) as exc:
+            return False, f"API server not answering yet ({type(exc).__name__})"
+        return True, "API server answers"
+
+    _poll(check, progress, timeout_s, "the kind API server")
+
+
 def node_summary(api: ApiClient) -> list[dict[str, Any]]:
     """Name, Ready, GPU label, taints and allocatable nvidia.com/gpu of every node."""
     out = []

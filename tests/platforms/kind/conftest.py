@@ -49,6 +49,9 @@ def kind_platform(kind_state: Path):
         yield platform
     finally:
         platform.stop()
+        if platform.cluster is not None and not platform.cluster.created_by_us:
+            # a leftover of an interrupted test session, reused above: this session's to remove
+            subprocess.run([str(platform.cluster.kind), "delete", "cluster", "--name", CLUSTER], timeout=300)
         ledger = Ledger(kind_state)
         undone = ledger.undo_kinds(frozenset({"gpu_health", "namespace", "kind_cluster"}))
         remaining = kind_containers()  # asked while the daemon still runs
