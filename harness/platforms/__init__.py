@@ -16,7 +16,7 @@ from harness.errors import PlatformError
 from harness.faults.undo import UndoKinds
 from harness.platforms.base import Identity, Platform, Target
 
-__all__ = ["Identity", "Platform", "Target", "make_platform", "undo_kinds"]
+__all__ = ["Identity", "Platform", "Target", "make_platform", "platform_class", "undo_kinds"]
 
 
 def make_platform(
@@ -54,6 +54,21 @@ def make_platform(
         f"platform {config.platform.value!r} is not available in this version; use --platform local, "
         "or --target-url URL for a system you run yourself"
     )
+
+
+def platform_class(config: HarnessConfig) -> type[Platform]:
+    """The class ``make_platform`` would instantiate, for what it declares (``name``, ``fault_kinds``)."""
+    if config.platform == PlatformName.EXTERNAL or config.target_url:
+        from harness.platforms.external import ExternalPlatform
+
+        return ExternalPlatform
+    if config.platform == PlatformName.KIND:
+        from harness.platforms.kind.platform import KindPlatform
+
+        return KindPlatform
+    from harness.platforms.local.platform import LocalPlatform
+
+    return LocalPlatform
 
 
 def undo_kinds() -> UndoKinds:
