@@ -54,21 +54,12 @@ def _run_signature() -> None:
     """``harness run``'s flags: one per ``HarnessConfig`` field (``harness.options``), then ``--pytest-arg``."""
     import inspect
 
-    from harness.options import config_options, describe
+    from harness.options import command_parameters, set_signature
 
-    parameters = []
-    for option in config_options():
-        flags = [f"{option.flag}/--no-{option.flag[2:]}"] if option.is_bool else [option.flag]
-        flags += [option.short] if option.short else []
-        kind: Any = (bool | None) if option.is_bool else (list[str] | None) if option.is_list else (str | None)
-        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=Annotated[kind, typer.Option(
-                                                *flags, help=describe(option), show_default=False,
-                                                metavar=None if option.is_bool else option.metavar)]))
+    parameters = command_parameters()
     parameters.append(inspect.Parameter("pytest_arg", inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=PytestArgOpt))
-    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    set_signature(run, parameters)
 
 
 _run_signature()
@@ -122,11 +113,11 @@ def doctor(
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline or claims")] = "readiness",
+    document: Annotated[str, typer.Argument(help="readiness (default), policy, waivers, baseline, claims or gameday")] = "readiness",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     check: Annotated[bool, typer.Option(help="exit 1 if an exported schema in harness/schema/ differs from the code")] = False,
 ) -> None:
-    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline or a claims file."""
+    """Print (or write) the JSON Schema of readiness.json, a gate policy, a waivers file, a baseline, a claims file or a game-day file."""
     from harness.schema import DOCUMENTS, EXPORTED, current_schema, exported_schema, render, schema_file
 
     if document not in DOCUMENTS:
@@ -235,8 +226,15 @@ def _register_gate_commands() -> None:
     register(app)
 
 
+def _register_gameday_commands() -> None:
+    from harness.gameday.commands import register
+
+    register(app)
+
+
 _register_gate_commands()
 _register_platform_commands()
+_register_gameday_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

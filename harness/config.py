@@ -80,6 +80,9 @@ class HarnessConfig(BaseModel):
     load_overrides: list[str] = Field(default_factory=list, **option(
         "override a load profile value KEY=VALUE, e.g. stages.0.rate=50 (repeatable)", flag="--load-set", repeat=True))
     startup_timeout_s: float = Field(30.0, gt=0, le=600, **option("seconds a platform may take to start"))
+    kind_cluster: str = Field("harness", pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", **option(
+        "platform kind: the cluster's name (created, or reused when it exists)"))
+    keep_cluster: bool = Field(False, **option("platform kind: leave a cluster this run created running after it"))
 
     @field_validator("load_overrides")
     @classmethod

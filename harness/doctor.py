@@ -92,4 +92,14 @@ def diagnose() -> list[Finding]:
     out.append(Finding("free ports", ok, detail, "every local platform component"))
     ok, detail = _cgroups()
     out.append(Finding("cgroups", ok, detail, "CPU/memory pressure faults on the local platform", "run as root, or delegate cpu+memory to the harness's cgroup"))
+    out.extend(_kind_findings())
     return out
+
+
+def _kind_findings() -> list[Finding]:
+    """The kind platform's path on this machine (pull or offline build) and what it lacks."""
+    try:
+        from harness.platforms.kind.doctor import kind_facts
+    except ImportError as exc:
+        return [Finding("kind platform", False, f"cannot import: {exc}", "--platform kind", "pip install -e .")]
+    return [Finding(f"kind: {f.name}", f.ok, f.detail, f.disables, f.hint) for f in kind_facts()]

@@ -35,6 +35,9 @@ SuiteInconclusive    the suite's first inconclusive reason (later ones do not re
 ClaimJudged          appends a claim's verdict to ``claims``
 SuiteFinished        stamps the suite's ``finished_at``
 Interrupted          ``aborted_reason``: a signal or a guardrail stopped the run (exit 2)
+GameDayStarted       nothing: a game day announces its title, hypothesis and steps (webhooks)
+GuardrailFired       nothing: a game day's stop condition held; the day aborts (``Interrupted`` follows)
+GameDayConcluded     ``gameday``: the day's steps, guardrail events and hypothesis verdict
 HarnessFailed        ``error``: the harness itself failed, e.g. a platform did not start (exit 3)
 Progress             nothing: a status line for the terminal during long work
 RunFinished          emitted by ``RunContext.finish`` once the run is stamped and judged; writers
@@ -54,7 +57,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.model import Check, ClaimResult, FaultInjection, Finding, LoadSecond, Metric, RunResult, utcnow
+from harness.model import (
+    Check,
+    ClaimResult,
+    FaultInjection,
+    Finding,
+    GameDayResult,
+    LoadSecond,
+    Metric,
+    RunResult,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +170,35 @@ class HarnessFailed(Event):
 class Progress(Event):
     kind: Literal["progress"] = "progress"
     text: str
+
+
+class GameDayStarted(Event):
+    """A game day begins: what it sets out to show and the steps it will run, in order."""
+
+    kind: Literal["gameday_started"] = "gameday_started"
+    run_id: str
+    title: str
+    hypothesis: str
+    owner: str
+    steps: list[str]
+    file: str
+
+
+class GuardrailFired(Event):
+    """A game day's stop condition held: the day stops now (faults rolled back, load stopped, report written)."""
+
+    kind: Literal["guardrail_fired"] = "guardrail_fired"
+    guardrail: str
+    reason: str
+    step: str | None = None
+    breach_at: datetime | None = None  # when the breach completed, by the load series
+
+
+class GameDayConcluded(Event):
+    """The game day's own summary (steps, guardrails, the hypothesis' verdict), before the run is judged."""
+
+    kind: Literal["gameday_concluded"] = "gameday_concluded"
+    day: GameDayResult
 
 
 class RunFinished(Event):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.4.0"
+SCHEMA_VERSION = "1.5.0"
 
 CHECK_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
 
@@ -302,6 +302,52 @@ class GateSummary(_Model):
     warnings: list[str] = Field(default_factory=list)
 
 
+class GuardrailEvent(_Model):
+    """A game-day stop condition that fired (or a step's own guardrail, or the day's max duration)."""
+
+    guardrail: str  # the stop condition's name, "max_duration", or "<step>.abort" for an experiment's own
+    reason: str
+    step: str | None = None  # the step running when it fired
+    breach_at: datetime | None = None  # end of the last second that completed the breach (load series)
+    fired_at: datetime  # when the harness decided to stop
+
+
+class GameDayStep(_Model):
+    """One experiment of a game day, as far as it got."""
+
+    id: str
+    experiment: str  # scenarios/chaos name (or path)
+    title: str
+    fault: str
+    target: str
+    status: str  # passed | failed | aborted | interrupted | inconclusive | not_applicable | not_run
+    message: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    time_to_detect_s: float | None = None  # first second that broke the SLO after the fault started
+    time_to_detect_system_s: float | None = None  # first sign the system itself saw it
+    time_to_recover_s: float | None = None
+    journal: str | None = None  # Chaos Toolkit journal, relative to the run folder
+
+
+class GameDayResult(_Model):
+    """What a game day set out to show, what each step showed, and where (and why) it stopped."""
+
+    title: str
+    hypothesis: str
+    owner: str
+    file: str
+    schedule: str | None = None
+    background_load: str = ""
+    hypothesis_verdict: str = "inconclusive"  # confirmed | refuted | inconclusive
+    verdict_reason: str = ""
+    steps: list[GameDayStep] = Field(default_factory=list)
+    guardrails: list[GuardrailEvent] = Field(default_factory=list)
+    stopped_at: str | None = None  # the step it stopped in (guardrail, signal, lost steady state)
+    rolled_back_at: datetime | None = None  # abort: every fault undone
+    load_stopped_at: datetime | None = None  # abort: background load workers gone
+
+
 class RunResult(_Model):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -321,6 +367,7 @@ class RunResult(_Model):
     error: str | None = None  # the harness itself failed (platform start, internal error)
     severity_threshold: Severity = Severity.MEDIUM
     gate: GateSummary | None = None  # set when the run finishes, from the run's policy
+    gameday: GameDayResult | None = None  # set by `harness gameday run`
 
     def all_checks(self) -> list[Check]:
         return [check for suite in self.suites for check in suite.checks]

@@ -9,12 +9,14 @@ one-line error whichever spelling it came in.
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from harness.config import ENV_PREFIX, HarnessConfig
 
@@ -95,3 +97,28 @@ def option_layer(values: dict[str, Any]) -> dict[str, Any]:
 def describe(option: Option) -> str:
     """The help text with the environment variable that sets the same thing."""
     return f"{option.help} (env {option.env})"
+
+
+def command_parameters(only: tuple[str, ...] | None = None) -> list[inspect.Parameter]:
+    """Keyword parameters of a typer command, one flag per option (``only``: these fields, in this order);
+    the values arrive as text, lists or booleans for ``option_layer``."""
+    import typer
+
+    table = {option.key: option for option in config_options()}
+    chosen = [table[key] for key in only] if only is not None else list(table.values())
+    parameters = []
+    for option in chosen:
+        flags = [f"{option.flag}/--no-{option.flag[2:]}"] if option.is_bool else [option.flag]
+        flags += [option.short] if option.short else []
+        kind: Any = (bool | None) if option.is_bool else (list[str] | None) if option.is_list else (str | None)
+        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Annotated[kind, typer.Option(
+                                                *flags, help=describe(option), show_default=False,
+                                                metavar=None if option.is_bool else option.metavar)]))
+    return parameters
+
+
+def set_signature(command: Callable[..., Any], parameters: list[inspect.Parameter]) -> None:
+    """Give ``command`` (which takes ``**options``) these parameters, so typer builds its flags from them."""
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}

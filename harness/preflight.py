@@ -3,7 +3,8 @@
 ``prepare(config, suites)`` refuses disallowed hosts, reads the policy (its severity threshold
 becomes the run's), the claims file, the identities file, the target file, and asks each suite to load what it will read for this
 configuration (``SuiteSpec.check_inputs``: the load profile, the contract profile and noise files,
-the security claims, the chaos experiments). Anything wrong is a ``UsageError`` of one line — the
+the security claims, the chaos experiments). ``prepare_gameday`` does the same for a game day: its file
+and everything it names, then the configuration it runs with. Anything wrong is a ``UsageError`` of one line — the
 file, the field, what is allowed — so ``harness run`` and ``pytest`` exit 4 without having started
 a process, bound a port or sent a request.
 """
@@ -12,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harness.config import HarnessConfig
+from harness.errors import UsageError
 from harness.safety import ensure_urls_allowed
 from harness.suites import SuiteSpec
+
+if TYPE_CHECKING:
+    from harness.gameday.plan import Plan
 
 
 def prepare(config: HarnessConfig, suites: Iterable[SuiteSpec]) -> HarnessConfig:
@@ -42,6 +48,38 @@ def prepare(config: HarnessConfig, suites: Iterable[SuiteSpec]) -> HarnessConfig
         if spec.check_inputs is not None:
             spec.check_inputs(config)
     return config
+
+
+def prepare_gameday(path: Path, flags: dict[str, Any] | None = None) -> tuple[Plan, HarnessConfig]:
+    """A game day's plan (the file, its experiments, load profile, guardrails, webhooks) and the configuration
+    it runs with (the file's target, then ``flags``), validated like any run's before anything starts."""
+    from harness.gameday.plan import make_plan
+    from harness.gameday.target import day_config
+
+    plan = make_plan(path)
+    config = prepare(day_config(plan, flags), ())
+    if config.platform.value == "local" and config.defects:
+        from harness.platforms.local.refsys import validate_defects
+
+        validate_defects(config.defects)  # the file's and the flags': one unknown name is exit 4 here
+    _some_step_can_run(plan, config)
+    return plan, config
+
+
+def _some_step_can_run(plan: Plan, config: HarnessConfig) -> None:
+    """Refuse a day none of whose steps the target's platform can inject (e.g. a kind cluster would be built
+    only for every step to be "not applicable"); a day where some can runs, the others are marked so."""
+    from harness.chaos.faults import load_fault_kinds
+    from harness.platforms import platform_class
+
+    platform = platform_class(config)
+    kinds = load_fault_kinds()
+    blocked = {p.id: [k for k in kinds.injected_by(p.experiment) if k not in platform.fault_kinds] for p in plan.steps}
+    if plan.steps and all(blocked.values()):
+        needs = "; ".join(f"{step} needs {', '.join(missing)}" for step, missing in blocked.items())
+        can = ", ".join(sorted(platform.fault_kinds)) or "none"
+        raise UsageError(f"{plan.source}: target.platform: {platform.name} cannot apply the faults of any step "
+                         f"({needs}; it applies: {can})")
 
 
 def suites_under(paths: Iterable[str], invocation_dir: Path) -> list[SuiteSpec]:

@@ -7,6 +7,7 @@ used a harness fixture, so installing the harness never litters unrelated test s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -199,9 +200,11 @@ def harness_platform(
     spec = _suite_spec_for(Path(str(request.node.path)).resolve())
     name = spec.name if spec else slug(Path(str(request.node.path)).name)
     env = dict(spec.platform_env) if spec else {}
+    capture = request.config.pluginmanager.getplugin("capturemanager")
     try:
         platform = make_platform(harness_config, log_dir=harness_run.run_dir / "logs" / name, env=env)
-        target = platform.__enter__()
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            target = platform.__enter__()  # start-up progress (kind: builds, rollouts) reaches the terminal
     except HarnessError as exc:
         error = f"platform failed to start: {exc}"
         harness_run.emit(HarnessFailed(error=error))

@@ -27,6 +27,7 @@ from harness.events import (
     FaultHealed,
     FaultInjected,
     FindingReported,
+    GameDayConcluded,
     HarnessFailed,
     Interrupted,
     MetricsRecorded,
@@ -196,8 +197,10 @@ def fold(run: RunResult, event: Event) -> None:
             run.aborted_reason = reason
         case HarnessFailed(error=error):
             run.error = error
+        case GameDayConcluded(day=day):
+            run.gameday = day.model_copy()
         case _:
-            pass  # RunStarted, Progress, RunFinished and plugins' own events change nothing here
+            pass  # RunStarted, Progress, GameDayStarted, GuardrailFired, RunFinished, plugins' own
 
 
 def relative_to_cwd(path: Path) -> str:

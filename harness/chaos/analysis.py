@@ -26,25 +26,31 @@ def complete_report(report: ExperimentReport, trial: Trial, journal: dict[str, A
     report.leftover_faults = list(session.left_by_rollbacks or [])
     report.observations = session.observations
     report.duration_s = trial.duration_s
-    if result is None:
-        report.load_inconclusive = "the background load never started"
+    rows = trial.rows(result)
+    if trial.owns_instruments:
+        if result is None:
+            report.load_inconclusive = "the background load never started"
+            return
+        report.load_inconclusive = result.inconclusive
+    elif not rows:
+        report.load_inconclusive = "the background load published no second during the experiment"
         return
-    report.load_inconclusive = result.inconclusive
-    report.timeseries, report.load_start_epoch = list(result.timeseries), trial.load.start_epoch
-    _analyse(report, trial, list(result.timeseries))
+    report.timeseries, report.load_start_epoch = rows, trial.load.start_epoch
+    _analyse(report, trial, rows)
 
 
 def _analyse(report: ExperimentReport, trial: Trial, rows: list[Any]) -> None:
     session, extension = trial.session, trial.extension
+    first = trial.window_start_s  # the trial's own steady state (a lent load ran before it)
     starts = [session.load_time(i.started_at.timestamp()) for i in session.injections]
     if not starts:
-        report.windows = [judge("before", rows, extension.slo, session.degraded_between(1, report.heal_done_s),
-                                1, report.heal_done_s)]
+        end = report.heal_done_s or trial.window_end_s or first
+        report.windows = [judge("before", rows, extension.slo, session.degraded_between(first, end), first, end)]
         return
     fault_start, fault_end = min(starts), session.fault_end_s()
     report.fault_start_s, report.fault_end_s = fault_start, fault_end
     clean_until = float(math.floor(fault_start))  # only whole seconds that ended before the first fault
-    before = judge("before", rows, extension.slo, session.degraded_between(1, clean_until), 1, clean_until)
+    before = judge("before", rows, extension.slo, session.degraded_between(first, clean_until), first, clean_until)
     during = judge("during", rows, extension.during, session.degraded_between(fault_start, fault_end + 1),
                    fault_start, fault_end + 1)
     ttr = time_to_recover(rows, session.degraded_at, extension.slo, fault_end, extension.settle_s)
@@ -55,14 +61,14 @@ def _analyse(report: ExperimentReport, trial: Trial, rows: list[Any]) -> None:
     report.time_to_detect_s = time_to_detect(rows, session.degraded_at, extension.slo, fault_start, fault_end)
     report.time_to_recover_s = ttr
     wall_start = trial.load.start_epoch or 0.0
-    transitions = trial.sampler.transitions_between(wall_start, wall_start + last + 5)
+    transitions = trial.sampler.transitions_between(wall_start + first, wall_start + last + 5)
     report.transitions = [f"{t.at - wall_start:.2f}s {t.replica} {t.tier}: {t.from_state}->{t.to_state}"
                           for t in transitions]
     report.open_durations_s = {tier: [(round(lo, 3), round(hi, 3)) for lo, hi in open_durations(transitions, tier)]
                                for tier in ("gpu", "cpu")}
-    _system_noticed(report, trial, wall_start, fault_start, fault_end, last)
+    _system_noticed(report, trial, wall_start, fault_start, fault_end, first, last)
     by_phase = {}
-    for phase, (a, b) in {"before": (1, clean_until), "during": (fault_start, fault_end + 1),
+    for phase, (a, b) in {"before": (first, clean_until), "during": (fault_start, fault_end + 1),
                           "after": (fault_end + 1, last)}.items():
         counts = trial.sampler.counts_between(round(wall_start + a), round(wall_start + b))
         by_phase[phase] = {"analyses": counts.analyses, "degraded": counts.degraded,
@@ -73,7 +79,7 @@ def _analyse(report: ExperimentReport, trial: Trial, rows: list[Any]) -> None:
 
 
 def _system_noticed(report: ExperimentReport, trial: Trial, wall_start: float, fault_start: float,
-                    fault_end: float, last: float) -> None:
+                    fault_end: float, window_start: float, last: float) -> None:
     """When the system itself saw the fault: first breaker OPEN, readiness red, balancer marking a replica down."""
     since, until = wall_start + fault_start, wall_start + fault_end + 5
     noticed = {source: SystemNotice(after_s=round(max(s.at - since, 0.0), 2), what=f"{s.subject}: {s.state}")
@@ -85,7 +91,8 @@ def _system_noticed(report: ExperimentReport, trial: Trial, wall_start: float, f
                                           what=f"{first.replica}: {first.tier} breaker {first.from_state}->open")
     report.system_noticed = dict(sorted(noticed.items(), key=lambda item: item[1].after_s))
     report.time_to_detect_system_s = min((n.after_s for n in noticed.values()), default=None)
-    report.system_signals = [s.describe(wall_start) for s in trial.signals.between(wall_start, wall_start + last + 5)][:80]
+    report.system_signals = [s.describe(wall_start) for s in
+                             trial.signals.between(wall_start + window_start, wall_start + last + 5)][:80]
 
 
 def writes_during(writes: WriteTracker, start: float, end: float) -> dict[str, Any]:

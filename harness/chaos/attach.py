@@ -113,14 +113,14 @@ class AttachedLocalPlatform:
 
     def lb_backends(self) -> dict[str, Any]:
         """The balancer's view of the replicas (healthy flags), from its control API."""
-        response = httpx.get(f"{self.state.edges['lb'].control_url}/lb", timeout=2.0, trust_env=False)
+        response = httpx.get(f"{self.state.edges['lb'].control_url}/lb", timeout=2.0, trust_env=False, verify=False)
         return dict(response.json()["backends"])
 
     def clear_all_faults(self) -> None:
         for component in list(self._paused):
             self.resume(component)
         for edge in self.state.edges.values():
-            httpx.post(f"{edge.control_url}/faults/clear", timeout=5.0, trust_env=False).raise_for_status()
+            httpx.post(f"{edge.control_url}/faults/clear", timeout=5.0, trust_env=False, verify=False).raise_for_status()
         for undo_id in self._active_link_faults.values():
             self.undo.done(undo_id)
         self._active_link_faults.clear()

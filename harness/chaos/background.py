@@ -110,6 +110,12 @@ class TrackedLoadRun(LoadRun):
             raise
         return self
 
+    def stop_within(self, grace_s: float) -> bool:
+        try:
+            return super().stop_within(grace_s)
+        finally:
+            self._forget_exited()
+
     def wait(self, timeout_s: float | None = None) -> LoadResult:
         try:
             return super().wait(timeout_s)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from chaoslib.exceptions import ActivityFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
+ACTIVITY_THREAD_PREFIX = "chaos-activity-"
 
 
 def run_bounded(fn: Callable[..., Any], limit_s: float, /, *args: Any, **kwargs: Any) -> Any:
@@ -28,7 +29,7 @@ def run_bounded(fn: Callable[..., Any], limit_s: float, /, *args: Any, **kwargs:
         except BaseException as exc:  # handed to the caller's thread below
             outcome["error"] = exc
 
-    worker = threading.Thread(target=body, name=f"chaos-activity-{fn.__name__}", daemon=True)
+    worker = threading.Thread(target=body, name=f"{ACTIVITY_THREAD_PREFIX}{fn.__name__}", daemon=True)
     worker.start()
     worker.join(limit_s)
     if worker.is_alive():

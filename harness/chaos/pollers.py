@@ -27,10 +27,11 @@ class Pollers:
             thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop polling; each join is bounded (a poll in flight ends with its own timeout)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop polling; each join is bounded (a poll in flight ends with its own timeout). ``wait=False``
+        returns at once: an abort must not wait for a poll in flight (the threads are daemons)."""
         self._stop.set()
-        for thread in self._threads:
+        for thread in self._threads if wait else []:
             if thread.is_alive():
                 thread.join(timeout=5)
 

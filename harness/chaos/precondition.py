@@ -24,7 +24,7 @@ def not_ready(replicas: dict[str, str], lb_backends: Callable[[], dict[str, Any]
     problems: list[str] = []
     for name, url in replicas.items():
         try:
-            state, problem = readiness_state(httpx.get(f"{url}/readyz", timeout=1.0, trust_env=False))
+            state, problem = readiness_state(httpx.get(f"{url}/readyz", timeout=1.0, trust_env=False, verify=False))
         except (httpx.HTTPError, AttributeError) as exc:  # AttributeError: a JSON body that is not an object
             state, problem = type(exc).__name__, True
         if problem:
@@ -39,15 +39,17 @@ def not_ready(replicas: dict[str, str], lb_backends: Callable[[], dict[str, Any]
 
 
 def wait_until_healthy(replicas: dict[str, str], lb_backends: Callable[[], dict[str, Any]] | None = None, *,
-                       timeout_s: float = 30.0, allow_hosts: tuple[str, ...] = ()) -> float:
-    """Poll until ``not_ready`` is empty; seconds waited. PlatformError naming what stayed unhealthy otherwise."""
+                       timeout_s: float = 30.0, allow_hosts: tuple[str, ...] = (),
+                       halted: Callable[[], bool] = lambda: False) -> float:
+    """Poll until ``not_ready`` is empty (or ``halted()``); seconds waited. PlatformError naming what stayed
+    unhealthy otherwise."""
     for url in replicas.values():
         ensure_allowed(url, allow_hosts)
     started = time.monotonic()
     deadline = started + timeout_s
     while True:
         problems = not_ready(replicas, lb_backends)
-        if not problems:
+        if not problems or halted():
             return time.monotonic() - started
         if time.monotonic() > deadline:
             raise PlatformError(f"the system is not healthy {timeout_s:.0f} s before the experiment, so it has "

@@ -90,7 +90,7 @@ def gateway_readiness() -> dict:
     out = {}
     for replica, url in session.replica_urls().items():
         try:
-            response = httpx.get(f"{url}/readyz", timeout=2.0, trust_env=False)
+            response = httpx.get(f"{url}/readyz", timeout=2.0, trust_env=False, verify=False)
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             out[replica] = {"status": response.status_code, "failing": body.get("failing", [])}
         except httpx.HTTPError as exc:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from chaoslib.run import RunEventHandler
 from harness.chaos.analysis import complete_report
 from harness.chaos.extension import HarnessExtension, harness_extension, read_experiment
 from harness.chaos.faults import load_fault_kinds, python_activities
-from harness.chaos.guardrail import Guardrail
+from harness.chaos.guardrail import Guardrail, Watchdog
+from harness.chaos.instruments import Instruments
 from harness.chaos.report import ExperimentReport
 from harness.chaos.session import use_session
 from harness.chaos.trial import Trial
@@ -79,11 +82,23 @@ def unmet_requirements(platform: Any, extension: HarnessExtension, experiment: d
     return missing
 
 
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C / SIGTERM during an experiment: raised once the platform is healed, with what was measured."""
+
+    def __init__(self, report: ExperimentReport) -> None:
+        super().__init__(f"{report.name}: interrupted by a signal during the experiment")
+        self.report = report
+
+
 class ChaosRunner:
     def __init__(self, platform: Any, target: Any, *, out_dir: Path, allow_hosts: Iterable[str] = (),
                  load_workers: int = 1, state_dir: Path | None = None, writer_identities: list[str] | None = None,
-                 seed: int = 1, emit: Callable[[Event], None] | None = None) -> None:
-        """``emit`` receives the run's events as they happen (fault injected / healed); None: keep them in the report."""
+                 seed: int = 1, emit: Callable[[Event], None] | None = None, instruments: Instruments | None = None,
+                 watchdogs: Sequence[Watchdog] = ()) -> None:
+        """``emit`` receives the run's events as they happen (fault injected / healed); None: keep them in the
+        report. A game day lends its day-long ``instruments`` and its run-wide ``watchdogs`` (guardrails): once
+        one fired, the runner stops at the next safe point (chaoslib interrupted, rollbacks played, no recovery
+        wait) and marks the report aborted."""
         self.platform = platform
         self.target = target
         self.out_dir = Path(out_dir)
@@ -93,10 +108,20 @@ class ChaosRunner:
         self.writer_identities = writer_identities
         self.seed = seed
         self.emit = emit
+        self.instruments = instruments
+        self.watchdogs = list(watchdogs)
 
-    def run(self, path: Path) -> ExperimentReport:
-        experiment, extension = load_checked(path)
-        name = path.stem
+    def halted(self) -> str | None:
+        """Why a run-wide watchdog stopped the run (None: it goes on)."""
+        return next((w.reason for w in self.watchdogs if w.reason), None)
+
+    def run(self, path: Path, *, name: str | None = None, experiment: dict[str, Any] | None = None) -> ExperimentReport:
+        """Run the experiment at ``path`` (or ``experiment``, already loaded and checked) as ``name``."""
+        if experiment is None:
+            experiment, extension = load_checked(path)
+        else:
+            extension = harness_extension(experiment, str(path))
+        name = name or path.stem
         report = ExperimentReport(name=name, title=experiment["title"], extension=extension)
         missing = unmet_requirements(self.platform, extension, experiment)
         if missing:
@@ -104,32 +129,61 @@ class ChaosRunner:
             return report
         trial = Trial(self.platform, self.target, name, extension, out_dir=self.out_dir / name,
                       allow_hosts=self.allow_hosts, load_workers=self.load_workers, state_dir=self.state_dir,
-                      writer_identities=self.writer_identities, seed=self.seed, emit=self.emit)
+                      writer_identities=self.writer_identities, seed=self.seed, emit=self.emit,
+                      instruments=self.instruments, halted=lambda: self.halted() is not None)
         keeper = JournalKeeper()
+        interrupted: KeyboardInterrupt | None = None
         try:
             trial.start()
-            self._experiment(trial, experiment, report, keeper)
-            trial.observe_recovery(report)
+            if self.halted() is None:
+                self._experiment(trial, experiment, report, keeper)
+            if self.halted() is None:
+                trial.observe_recovery(report)
+        except KeyboardInterrupt as exc:
+            if trial.session.left_by_rollbacks is None:  # the signal came before the heal: heal now
+                trial.session.heal()
+            interrupted = exc
         finally:
             result = trial.stop()
             report.artifacts = [str(save_journal(trial.out_dir / f"{name}.journal.json", keeper.journal)),
                                 *(result.artifacts if result is not None else [])]
+        report.aborted = report.aborted or self.halted()
         complete_report(report, trial, keeper.journal, result)
+        if interrupted is not None:
+            raise ExperimentInterrupted(report) from interrupted
         return report
 
-    @staticmethod
-    def _experiment(trial: Trial, experiment: dict[str, Any], report: ExperimentReport, keeper: JournalKeeper) -> None:
-        """chaoslib runs the experiment under the guardrail; the platform is healed whatever happened."""
+    def _experiment(self, trial: Trial, experiment: dict[str, Any], report: ExperimentReport, keeper: JournalKeeper) -> None:
+        """chaoslib runs the experiment under the guardrails; the platform is healed whatever happened."""
         guard = Guardrail(trial.session, trial.extension).start()
+        handlers = [guard.handler, keeper, SigtermAsCtrlC(), *(w.handler for w in self.watchdogs)]
         try:
             with use_session(trial.session):
-                run_experiment(experiment, settings=ROLLBACKS_ALWAYS, event_handlers=[guard.handler, keeper])
+                run_experiment(experiment, settings=ROLLBACKS_ALWAYS, event_handlers=handlers)
         finally:
             trial.end_experiment(guard, report)
-        if keeper.journal.get("status") == "interrupted" and report.aborted is None:
+        if keeper.journal.get("status") == "interrupted" and report.aborted is None and self.halted() is None:
             # chaoslib catches Ctrl-C and SIGTERM itself (journal "interrupted", rollbacks run) and returns;
-            # not our guardrail, so the user's: pass it on, the run ends with a partial report (exit 2)
+            # not a guardrail, so the user's: pass it on, the run ends with a partial report (exit 2)
             raise KeyboardInterrupt(f"{trial.name}: interrupted by a signal during the experiment")
+
+
+class SigtermAsCtrlC(RunEventHandler):
+    """SIGTERM interrupts the experiment the way Ctrl-C does.
+
+    chaoslib's own SIGTERM handler raises ``InterruptExecution``, which an activity running at that moment
+    records as its own failure: the method goes on and the run is not interrupted. ``KeyboardInterrupt``
+    interrupts the run (journal "interrupted", rollbacks played). chaoslib restores the previous handler
+    when the experiment ends.
+    """
+
+    def started(self, experiment: Any, journal: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
 
 
 class JournalKeeper(RunEventHandler):

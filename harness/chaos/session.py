@@ -38,6 +38,11 @@ def gateway_replicas(platform: Any) -> list[str]:
     return sorted(name for name in platform.components() if name.startswith("gateway-"))
 
 
+def replica_urls(platform: Any) -> dict[str, str]:
+    """Each gateway replica's own loopback URL (the metrics sampler and signals poll them directly)."""
+    return {name: f"http://127.0.0.1:{component_port(platform, name)}" for name in gateway_replicas(platform)}
+
+
 @dataclass
 class ChaosSession:
     platform: Any  # LocalPlatform or AttachedLocalPlatform (duck-typed fault API)
@@ -54,8 +59,7 @@ class ChaosSession:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def replica_urls(self) -> dict[str, str]:
-        return {name: f"http://127.0.0.1:{component_port(self.platform, name)}"
-                for name in gateway_replicas(self.platform)}
+        return replica_urls(self.platform)
 
     # -- the injection timeline ------------------------------------------------------------
     def injected(self, fault: str, target: str) -> FaultInjection:

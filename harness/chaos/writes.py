@@ -83,9 +83,10 @@ class WriteTracker:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """No new write after this; ``wait`` for the one in flight (bounded by its timeout)."""
         self._stop.set()
-        if self._thread.is_alive():
+        if wait and self._thread.is_alive():
             self._thread.join(timeout=self.timeout_s + 2)
 
     def acknowledged(self) -> list[WriteAttempt]:

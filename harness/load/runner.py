@@ -125,6 +125,31 @@ class LoadRun:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             stop_file(self.out_dir).touch()
 
+    def stop_within(self, grace_s: float) -> bool:
+        """Stop now and have every worker gone within ``grace_s`` (an abort): they get that long to finish
+        in-flight requests and write their summaries, whichever still runs then is killed. True when all
+        finished cleanly (``wait()`` has the full result); otherwise only ``final_rows()`` are known."""
+        if not self._procs:
+            return True
+        self.stop()
+        deadline = time.time() + grace_s
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=max(deadline - time.time(), 0.01))
+            except subprocess.TimeoutExpired:
+                pass
+        clean = all(proc.poll() is not None and summary_file(self.out_dir, index).exists()
+                    for index, proc in enumerate(self._procs))
+        if not clean:
+            self._kill()
+            self.aborted = self.aborted or f"stopped within {grace_s:g}s (abort): requests in flight were cut off"
+        return clean
+
+    def final_rows(self) -> list[LoadSecond]:
+        """Every per-second row the workers wrote, once they are gone (also after a hard stop)."""
+        with self._lock:
+            return list(self._reader.finish())
+
     def finished(self) -> bool:
         """True once every worker process has exited (the profile ran out or the run was stopped)."""
         return bool(self._procs) and all(proc.poll() is not None for proc in self._procs)

@@ -31,11 +31,15 @@ class ExternalPlatform(Platform):
     """
 
     name = "external"
+    # what it can apply to the containers and processes a target file's chaos.components name (narrowed per
+    # instance: nothing without components, network_disconnect only for a container with a network)
+    fault_kinds = frozenset({"kill", "pause", "restart", "network_disconnect"})
 
     def __init__(self, target: Target, state_dir: Path | None = None) -> None:
         self._target = target
         self.state_dir = (state_dir or Path(os.environ.get("HARNESS_STATE_DIR") or ".harness")).absolute()
         self.faults: ExternalFaults | None = None
+        self.fault_kinds = frozenset()
         components = target.extra.get("chaos_components") or {}
         if components:
             # one undo log per state dir: the host's kinds too (the chaos load workers are recorded in it)

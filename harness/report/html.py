@@ -12,7 +12,7 @@ import jinja2
 from markupsafe import Markup
 
 from harness.model import Check, ClaimResult, ClaimVerdict, RunResult, Status, SuiteResult
-from harness.report.svg import Band, line_chart
+from harness.report.svg import Band, Marker, line_chart
 from harness.report.writer import FileWriter
 
 READINESS_HTML = "readiness.html"
@@ -113,12 +113,9 @@ def _sorted_checks(suite: SuiteResult) -> list[Check]:
 
 def _charts(run: RunResult) -> list[Markup]:
     """Latency and throughput over time for every suite with a time series; faults shaded."""
-    bands = []
-    if run.timeline:
-        for fault in run.timeline:
-            start = (fault.started_at - run.started_at).total_seconds()
-            end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
-            bands.append(Band(start, end, f"{fault.fault} → {fault.target}"))
+    bands = _fault_bands(run)
+    markers = [Marker((g.fired_at - run.started_at).total_seconds(), f"guardrail {g.guardrail}")
+               for g in (run.gameday.guardrails if run.gameday else [])]
     charts: list[Markup] = []
     for suite in run.suites:
         rows = [row for row in suite.timeseries if row.label == "all"]
@@ -129,14 +126,33 @@ def _charts(run: RunResult) -> list[Markup]:
             name: [(offset + r.t, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
             for name, attr in (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"))
         }
-        charts.append(Markup(line_chart(latency, title=f"{suite.name}: latency", y_label="ms", bands=bands)))
+        charts.append(Markup(line_chart(latency, title=f"{suite.name}: latency", y_label="ms", bands=bands,
+                                        markers=markers)))
         throughput = {
             "achieved req/s": [(offset + r.t, r.rate) for r in rows],
             "errors/s": [(offset + r.t, float(r.errors)) for r in rows],
             "dropped/s": [(offset + r.t, float(r.dropped)) for r in rows],
         }
-        charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands)))
+        charts.append(Markup(line_chart(throughput, title=f"{suite.name}: throughput", y_label="per s", bands=bands,
+                                        markers=markers)))
     return charts
+
+
+def _fault_bands(run: RunResult) -> list[Band]:
+    """One shaded band per fault; overlapping faults of one experiment (an outage of every gateway's link)
+    share a band named after the experiment, so their labels do not pile up."""
+    groups: list[tuple[float, float, str | None, list[str]]] = []
+    for fault in sorted(run.timeline, key=lambda f: f.started_at):
+        start = (fault.started_at - run.started_at).total_seconds()
+        end = ((fault.ended_at or run.finished_at or fault.started_at) - run.started_at).total_seconds()
+        label = f"{fault.fault} → {fault.target}"
+        if groups and fault.experiment and groups[-1][2] == fault.experiment and start <= groups[-1][1]:
+            first, last, experiment, labels = groups[-1]
+            groups[-1] = (first, max(last, end), experiment, [*labels, label])
+        else:
+            groups.append((start, end, fault.experiment, [label]))
+    return [Band(start, end, labels[0] if len(labels) == 1 else f"{experiment}: {len(labels)} faults")
+            for start, end, experiment, labels in groups]
 
 
 def render_html(run: RunResult) -> str:

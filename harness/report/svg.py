@@ -21,6 +21,14 @@ class Band:
     label: str
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A vertical line at one moment (e.g. a game-day guardrail firing)."""
+
+    at: float
+    label: str
+
+
 BAND_LABEL_CHAR_PX = 6.0  # 10 px sans-serif: a generous average glyph width
 
 
@@ -65,6 +73,7 @@ def line_chart(
     title: str,
     y_label: str,
     bands: list[Band] | None = None,
+    markers: list[Marker] | None = None,
     width: int = 760,
     height: int = 240,
 ) -> str:
@@ -74,7 +83,8 @@ def line_chart(
         return ""
     left, right, top, bottom = 56, 16, 28, 36
     plot_w, plot_h = width - left - right, height - top - bottom
-    x_max = max(max(p[0] for p in points), max((b.end for b in bands or []), default=0), 1.0)
+    x_max = max(max(p[0] for p in points), max((b.end for b in bands or []), default=0),
+                max((m.at for m in markers or []), default=0), 1.0)
     y_max = _nice_max(max(p[1] for p in points))
 
     def sx(x: float) -> float:
@@ -96,6 +106,12 @@ def line_chart(
         )
         # alternate rows, so labels of neighbouring bands do not run into each other
         parts.append(_band_label(band.label, x0, x1, top + 12 + 12 * (index % 2), width - right))
+    for marker in markers or []:
+        x = sx(min(max(marker.at, 0), x_max))
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" class="marker">'
+                     f"<title>{escape(marker.label)}</title></line>")
+        parts.append(f'<text x="{x - 3:.1f}" y="{top + plot_h - 4}" class="marker-label" text-anchor="end">'
+                     f"{escape(marker.label)}</text>")
     for i in range(5):  # horizontal grid + y ticks
         value = y_max * i / 4
         y = sy(value)

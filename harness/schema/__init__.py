@@ -1,8 +1,8 @@
 """The exported JSON Schemas: ``readiness.json`` (``RunResult``, versioned) and the files users write.
 
-``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files and
-``claims`` claims files (point an editor's YAML language server at them); ``baseline`` the stored baselines. A test keeps every
-exported file equal to what the code produces.
+``readiness`` carries ``SCHEMA_VERSION``; ``policy`` and ``waivers`` describe the gate's YAML files,
+``claims`` the claims files and ``gameday`` the game-day files (point an editor's YAML language server at
+them); ``baseline`` the stored baselines. A test keeps every exported file equal to what the code produces.
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ SCHEMA_FILE = SCHEMA_DIR / "readiness.schema.json"
 
 def _documents() -> dict[str, type[BaseModel]]:
     from harness.claims.model import ClaimsFile
+    from harness.gameday.spec import GameDay
     from harness.gate.baseline import Baseline
     from harness.gate.policy import Policy
     from harness.gate.waivers import WaiverFile
 
     return {"readiness": RunResult, "policy": Policy, "waivers": WaiverFile, "baseline": Baseline,
-            "claims": ClaimsFile}
+            "claims": ClaimsFile, "gameday": GameDay}
 
 
-DOCUMENTS = ("readiness", "policy", "waivers", "baseline", "claims")
-EXPORTED = ("readiness", "policy", "waivers", "claims")  # files kept in harness/schema/
+DOCUMENTS = ("readiness", "policy", "waivers", "baseline", "claims", "gameday")
+EXPORTED = ("readiness", "policy", "waivers", "claims", "gameday")  # files kept in harness/schema/
 
 
 def schema_file(document: str) -> Path:

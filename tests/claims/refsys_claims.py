@@ -46,6 +46,12 @@ DEFECT_CLAIM: dict[str, str] = {
     "breaker_never_half_open": "resilience.circuit_breaker",
     "no_fallback": "resilience.gpu_fallback",
     "no_retry_jitter": "resilience.retry_jitter",
+    # manifest defects (--platform kind): the kubernetes suite's checks
+    "no_pdb": "kubernetes.pdb",
+    "gpu_affinity_missing": "kubernetes.gpu_placement",
+    "privileged_pod": "kubernetes.pod_security",
+    "no_network_policy": "kubernetes.network_policies",
+    "no_resource_limits": "kubernetes.resource_limits",
 }
 
 
@@ -80,8 +86,9 @@ def checks_of_outcomes(outcomes: Iterable[Outcome]) -> list[Check]:
     return checks
 
 
-def claim_results(checks: Iterable[Check], claims: ClaimsFile, profile: str = "smoke") -> dict[str, ClaimResult]:
-    return {r.id: r for r in fold_claims(run_of(checks, profile=profile), claims)}
+def claim_results(checks: Iterable[Check], claims: ClaimsFile, profile: str = "smoke",
+                  platform: str = "local") -> dict[str, ClaimResult]:
+    return {r.id: r for r in fold_claims(run_of(checks, platform=platform, profile=profile), claims)}
 
 
 def assert_refuted(results: dict[str, ClaimResult], defect: str) -> ClaimResult:

@@ -55,6 +55,8 @@ def test_up_rejects_unknown_defects_and_backends_before_starting_anything(tmp_pa
         up(defects="bola,nope", state_dir=tmp_path)
     with pytest.raises(UsageError, match="sqlite, postgres"):
         up(backend="oracle", state_dir=tmp_path)
-    with pytest.raises(UsageError, match="local"):
-        up(platform="kind", state_dir=tmp_path)
-    assert not (tmp_path / "platform.json").exists()
+    with pytest.raises(UsageError, match="local or kind"):
+        up(platform="mars", state_dir=tmp_path)
+    with pytest.raises(UsageError, match="no_pdb"):  # kind validates app + manifest defect names up front
+        up(platform="kind", defects="bola,nope", state_dir=tmp_path)
+    assert not (tmp_path / "platform.json").exists() and not (tmp_path / "kind.json").exists()

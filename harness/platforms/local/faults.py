@@ -21,7 +21,7 @@ from harness.faults.undo import UndoKind, UndoKinds, UndoLog
 def _undo_proxy_fault(data: dict[str, Any]) -> bool:
     url = f"{data['control_url']}/links/{data['link']}/faults"
     try:
-        httpx.delete(url, timeout=2.0, trust_env=False).raise_for_status()
+        httpx.delete(url, timeout=2.0, trust_env=False, verify=False).raise_for_status()
         return True
     except httpx.ConnectError:
         return False  # the edge process is gone, and its faults with it
@@ -30,7 +30,7 @@ def _undo_proxy_fault(data: dict[str, Any]) -> bool:
 def _undo_gpu_count(data: dict[str, Any]) -> bool:
     if not same_process(data["pid"], data["create_time"]):
         return False  # the GPU tier is gone (or its pid reused): a new start sees every GPU again
-    httpx.post(data["url"], json={"count": data["count"]}, timeout=5.0, trust_env=False).raise_for_status()
+    httpx.post(data["url"], json={"count": data["count"]}, timeout=5.0, trust_env=False, verify=False).raise_for_status()
     return True
 
 
@@ -60,7 +60,7 @@ def change_gpu_count(undo_log: UndoLog, *, port: int, pid: int, create_time: flo
     if count != default and undo_id is None:
         undo_id = undo_log.record("gpu_count", f"inference-gpu sees {count} GPUs (pid {pid})", url=url, count=default,
                                   pid=pid, create_time=create_time)
-    response = httpx.post(url, json={"count": count}, timeout=5.0, trust_env=False)
+    response = httpx.post(url, json={"count": count}, timeout=5.0, trust_env=False, verify=False)
     if response.status_code >= 400:
         raise PlatformError(f"inference-gpu refused GPU count {count}: {response.status_code} {response.text[:200]}")
     if count == default and undo_id is not None:

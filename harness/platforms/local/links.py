@@ -25,7 +25,8 @@ class LinkControl:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = httpx.request(method, f"{self.control_url}{path}", timeout=5.0, trust_env=False, **kwargs)
+            response = httpx.request(method, f"{self.control_url}{path}", timeout=5.0, trust_env=False, verify=False,
+                                     **kwargs)
         except httpx.HTTPError as exc:
             raise PlatformError(f"link {self.name}: edge control API at {self.control_url} unreachable ({exc}); "
                                 "is the platform running? (`harness status`)") from None

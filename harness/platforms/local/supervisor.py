@@ -98,7 +98,7 @@ def probe(spec: ComponentSpec, timeout_s: float = 0.5) -> str | None:
     """None when the component answers as ready, else a short reason."""
     try:
         if spec.readiness == "http":
-            response = httpx.get(f"http://127.0.0.1:{spec.port}{spec.ready_path}", timeout=timeout_s, trust_env=False)
+            response = httpx.get(f"http://127.0.0.1:{spec.port}{spec.ready_path}", timeout=timeout_s, trust_env=False, verify=False)
             return None if response.status_code == 200 else f"{spec.ready_path} answered {response.status_code}: {response.text[:200]}"
         if spec.readiness == "tcp":
             with socket.create_connection(("127.0.0.1", spec.port), timeout=timeout_s):
