@@ -28,10 +28,11 @@ def test_every_action_is_accounted_for_by_a_fault_kind() -> None:
 
 
 def test_platforms_declare_the_kinds_they_can_apply() -> None:
-    local = set(load_fault_kinds().names())
+    local = {kind.name for kind in LOCAL_FAULT_KINDS}
     assert LocalPlatform.fault_kinds == local
     assert AttachedLocalPlatform.fault_kinds < local and "kill" not in AttachedLocalPlatform.fault_kinds
-    assert ExternalPlatform.fault_kinds == frozenset()
+    assert ExternalPlatform.fault_kinds <= set(load_fault_kinds().names())  # on a target file's chaos.components
+    assert ExternalPlatform(Target(base_url="http://127.0.0.1:9")).fault_kinds == frozenset()  # none named
 
 
 def test_an_experiment_the_platform_cannot_apply_is_not_applicable_and_says_why(tmp_path: Path) -> None:
