@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 
 from harness.exitcodes import ExitCode
-from harness.model import RunResult, Verdict
+from harness.model import RunResult, Status, Verdict
 from harness.schema import exported_schema
 from tests.claims.refsys_claims import REFSYS_CLAIMS
 from tests.claims.test_refsys_claims import assert_clean_refsys_claims
@@ -48,7 +48,10 @@ def test_every_suite_on_smoke_finds_the_clean_reference_system_ready(tmp_path: P
     jsonschema.validate(document, exported_schema())
     run = RunResult.model_validate(document)
     assert run.verdict == Verdict.READY and run.trigger == "cli"
-    assert [suite.name for suite in run.suites] == ["load", "contract", "security", "chaos"]
+    assert [suite.name for suite in run.suites] == ["load", "kubernetes", "contract", "security", "chaos"]
+    kubernetes = next(suite for suite in run.suites if suite.name == "kubernetes")  # no cluster here: says so
+    assert kubernetes.checks and all(c.status == Status.NOT_APPLICABLE and "--platform kind" in c.message
+                                     for c in kubernetes.checks), kubernetes.checks
     for suite in run.suites:
         assert suite.checks, f"{suite.name} recorded no checks"
         assert suite.finished_at is not None and suite.started_at < suite.finished_at <= run.finished_at
