@@ -1,4 +1,6 @@
-"""One kind cluster per test session (``kind`` marker): built and cached on first use, removed at the end.
+"""One kind cluster per test run (``kind`` marker), for this package only: built and cached on first use,
+removed when the package's tests end (a cluster left running to the session's end would load the machine
+under the timing-sensitive tests that follow).
 
 The first session on a machine builds everything (offline: ~20-25 min on 2 cores, see
 bench/bench_kind.py); later sessions reuse the cache and only create the cluster. Teardown runs
@@ -15,7 +17,7 @@ import pytest
 CLUSTER = "harness-test"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kind_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("kind-state")
 
@@ -34,7 +36,7 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kind_platform(kind_state: Path):
     from harness.platforms.kind.ledger import Ledger
     from harness.platforms.kind.platform import KindPlatform, stderr_progress
