@@ -204,6 +204,9 @@ def login(send: Send, spec: LoginSpec, identity: Identity) -> Credential:
 def credential_from(response: httpx.Response, spec: LoginSpec, who: str = "the identity") -> Credential:
     """The credential in a login answer, per ``spec``; ``LoginFailed`` when it is not there."""
     where = f"{spec.method} {spec.path}"
+    if response.status_code == 429 or response.status_code >= 500:
+        raise LoginFailed(f"login as {who} at {where} answered {response.status_code}: the service is throttling "
+                          "or unavailable (not a credential problem); try again when it is up")
     if not (200 <= response.status_code < 400):
         raise LoginFailed(f"login as {who} at {where} answered {response.status_code}; check the identity's "
                           "username/password and the target file's login section")

@@ -90,7 +90,7 @@ def login(identity: str, attempts: int = SETUP_ATTEMPTS) -> dict[str, str]:
                                                 attempts=attempts, **kw),
             plan.login, plan.identities[identity])
     except LoginFailed as exc:
-        raise SetupError(str(exc)) from None
+        raise SetupError(f"{exc} (after {attempts} attempt(s))") from None
     State.last_login[identity] = time.time()
     return credential.request_headers()
 

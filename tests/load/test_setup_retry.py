@@ -53,6 +53,6 @@ def test_a_login_answered_503_is_retried_after_retry_after(tmp_path: Path) -> No
 
 def test_a_login_that_stays_unavailable_ends_the_run_with_the_answer(tmp_path: Path) -> None:
     with warming_up(unavailable=100) as (api, target):
-        with pytest.raises(LoadGeneratorError, match=r"setup failed: POST .*/auth/login answered 503 .*attempt 5 of 5"):
+        with pytest.raises(LoadGeneratorError, match=r"setup failed: login as tester at POST /auth/login answered 503: .*unavailable.*after 5 attempt"):
             run_load(PROFILE, target, out_dir=tmp_path)
     assert api.logins == 5  # bounded: no retry loop past the fifth attempt

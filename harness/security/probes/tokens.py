@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.login import LoginFailed
 from harness.model import Evidence, Severity
 from harness.security.auth import jwt_parts
 from harness.security.catalog import Outcome, ProbeGroup, rule
@@ -143,6 +144,12 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
     now = time.time()
     stored = [t for t in _load(path) if now - float(t.get("exp", 0)) < FORGET_AFTER_S]
     mine = [t for t in stored if t.get("base_url") == ctx.target.base_url]
+    if not captured(ctx):  # this context has logged nobody in yet: log in now, so this run has tokens to replay
+        for identity in ctx.identities.logging_in()[:2]:
+            try:
+                ctx.identities.tokens(identity)
+            except LoginFailed:
+                continue
     fresh = captured(ctx)
     _save(path, [t for t in stored if t not in fresh] + fresh)
     if op is None:
