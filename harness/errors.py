@@ -43,10 +43,3 @@ def error_location(exc: ValidationError) -> tuple[str, str]:
     first = exc.errors()[0]
     return ".".join(str(part) for part in first["loc"]) or "(top level)", first["msg"]
 
-
-def invalid_input(source: str, exc: ValidationError, *, prefix: str = "", allowed: str = "") -> UsageError:
-    """One line for a malformed file or value: ``source: field.path: what is wrong[; allowed: …]``."""
-    where, message = error_location(exc)
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    hint = f"; allowed: {allowed}" if allowed else ""
-    return UsageError(f"{source}: {prefix}{where}: {message}{more}{hint}")

@@ -33,7 +33,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.login import LoginSpec
 from harness.platforms.base import Identity, Target
 
@@ -155,21 +156,11 @@ def read_target_file(path: Path) -> TargetFile:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping with base_url, login, identities …")
-    try:
-        parsed = TargetFile.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(str(path), exc) from None
+    parsed = validate(TargetFile, data, str(path), shape="expected a mapping with base_url, login, identities …")
     for name, fields in parsed.identities.items():  # each identity named in the error: identities.owner.password
         if not isinstance(fields, dict):
             raise UsageError(f"{path}: identities.{name}: expected a mapping like {{username: ..., password: ...}}")
-        try:
-            Identity(name=name, **fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["identities", name, *(str(p) for p in first["loc"])])
-            raise UsageError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        validate(Identity, {"name": name, **fields}, str(path), prefix=f"identities.{name}.")
     return parsed
 
 

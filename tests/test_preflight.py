@@ -86,7 +86,7 @@ CASES = {
         ["--suite", "chaos"],
         {"scenarios/chaos/typo.yaml": GOOD_EXPERIMENT.replace("profiles: [smoke, full]",
                                                               "profiles: [smoke, full]\n    recover_whithin_s: 5")},
-        ["typo.yaml: extensions.harness.recover_whithin_s: Extra inputs are not permitted"]),
+        ["typo.yaml: extensions.harness.recover_whithin_s: unknown key 'recover_whithin_s'"]),
     "experiment Chaos Toolkit refuses": (
         ["--suite", "chaos"],
         {"scenarios/chaos/nomethod.yaml": "title: no method\ndescription: x\nextensions: [{name: harness, "

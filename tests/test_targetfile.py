@@ -55,18 +55,18 @@ def test_the_issue_example_works_as_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    ("base_url: ftp://x", "base_url: Value error, must start with http:// or https://"),
+    ("base_url: ftp://x", "base_url: must start with http:// or https://"),
     ("login: {path: /t, body: {user: '{username}'}}", "login.body"),
     ("login: {path: /t, token: 'not a path!'}", "login.token"),
     ("identities: {owner: {username: a}}", "identities.owner: needs username and password"),
-    ("identities: {owner: {username: a, password: b, tenat: x}}", "identities.owner.tenat: Extra inputs are not permitted"),
+    ("identities: {owner: {username: a, password: b, tenat: x}}", "identities.owner.tenat: unknown key 'tenat'"),
     ("identities: {owner: {token: t, api_key: k}}", "give one static credential, not token and api_key"),
     ("hints: {public_operations: [products]}", "hints.public_operations"),
-    ("hints: {docs_alowed: true}", "hints.docs_alowed: Extra inputs are not permitted"),
-    ("claims: {rate_limit: {limit: 0, window_s: 60}}", "claims: Value error, rate_limit.limit"),
+    ("hints: {docs_alowed: true}", "hints.docs_alowed: unknown key 'docs_alowed'"),
+    ("claims: {rate_limit: {limit: 0, window_s: 60}}", "claims: rate_limit.limit"),
     ("chaos: {components: {api: {container: a, pid: 3}}}", "chaos.components.api"),
     ("fuzz: {exclude: [delete users]}", "fuzz.exclude"),
-    ("colour: blue", "colour: Extra inputs are not permitted"),
+    ("colour: blue", "colour: unknown key 'colour'"),
 ])
 def test_a_bad_key_is_named(tmp_path: Path, change: str, says: str) -> None:
     base = {"base_url": "http://127.0.0.1:9000"}

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.yaml_file import read_yaml
 
 EXTENSION_NAME = "harness"
@@ -93,10 +94,7 @@ def harness_extension(experiment: dict[str, Any], source: str = "experiment") ->
     """The validated ``harness`` extension of a loaded experiment; ``UsageError`` naming the field otherwise."""
     for extension in experiment.get("extensions") or []:
         if isinstance(extension, dict) and extension.get("name") == EXTENSION_NAME:
-            try:
-                return HarnessExtension.model_validate(extension)
-            except ValidationError as exc:
-                raise invalid_input(str(source), exc, prefix="extensions.harness.") from None
+            return validate(HarnessExtension, extension, str(source), prefix="extensions.harness.")
     raise UsageError(f"{source}: no 'harness' extension; add extensions: [{{name: harness, fault: ..., target: ...}}]")
 
 

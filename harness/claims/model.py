@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.claims.parameters import ClaimParams
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.yaml_file import read_yaml
 
 CLAIM_ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
@@ -113,12 +114,8 @@ class ClaimsFile(_Strict):
 
 
 def parse_claims(data: object, source: str) -> ClaimsFile:
-    if not isinstance(data, dict):
-        raise UsageError(f"{source}: a claims file is a mapping with a 'claims:' list (see harness schema claims)")
-    try:
-        return ClaimsFile.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(source, exc) from None
+    return validate(ClaimsFile, data, source,
+                    shape="a claims file is a mapping with a 'claims:' list (see harness schema claims)")
 
 
 def load_claims_file(path: Path | str) -> ClaimsFile:

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.contract.conditions import CONDITIONS
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.yaml_file import read_yaml
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "contract"
@@ -194,7 +195,4 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _validated(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(str(path), exc) from None
+    return validate(model, data, str(path))

@@ -16,12 +16,12 @@ from typing import Any
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
-from pydantic import ValidationError
 
 from harness.chaos.extension import EXPERIMENT_DIR, EXTENSION_NAME, HarnessExtension
 from harness.chaos.faults import load_fault_kinds
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
 from harness.gameday.spec import GameDay, LocalOptions, Step, load_gameday
+from harness.inputs import validate
 from harness.load import LoadProfile
 from harness.load.profile import Stage, Thresholds, load_profile
 
@@ -178,10 +178,7 @@ def _override_extension(experiment: dict[str, Any], step: Step, source: str, ind
         raise UsageError(f"{where}.experiment: {step.experiment} has no 'harness' extension, so the harness "
                          "cannot measure it")
     merged = _deep_merge(extensions[position], step.harness)
-    try:
-        extension = HarnessExtension.model_validate(merged)
-    except ValidationError as exc:
-        raise invalid_input(source, exc, prefix=f"steps.{index}.harness.") from None
+    extension = validate(HarnessExtension, merged, source, prefix=f"steps.{index}.harness.")
     extensions[position] = extension.model_dump(mode="json")
     return extension
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.load.profile import GeneratorLimits
 from harness.safety import ensure_allowed, host_of
 from harness.yaml_file import read_yaml
@@ -253,9 +254,5 @@ def load_gameday(path: Path) -> GameDay:
     if not path.is_file():
         raise UsageError(f"no game-day file at {path}; see scenarios/gamedays/ for examples")
     data = read_yaml(path, what="game-day file")
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: a game-day file is a mapping (title, hypothesis, owner, steps, guardrails, ...)")
-    try:
-        return GameDay.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(str(path), exc) from None
+    return validate(GameDay, data, str(path),
+                    shape="a game-day file is a mapping (title, hypothesis, owner, steps, guardrails, ...)")

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UsageError
-from harness.gate.inputs import read_mapping, validate
+from harness.inputs import read_mapping, validate
 from harness.model import ClaimVerdict, RunResult, Severity, Status, Verdict, utcnow
 
 DEFAULT_DIR = Path(".harness-baselines")

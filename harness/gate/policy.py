@@ -26,8 +26,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from harness.gate.change import ALLOWED as CHANGE_ALLOWED
 from harness.gate.change import valid_change
-from harness.gate.inputs import read_mapping, validate
 from harness.gate.waivers import Waiver
+from harness.inputs import read_mapping, validate
 from harness.model import Check, Severity
 
 Action = Literal["block", "warn", "ignore"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.gate.inputs import read_mapping, validate
+from harness.inputs import read_mapping, validate
 
 EXPIRY_WARNING_DAYS = 14
 

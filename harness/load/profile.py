@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
+from harness.inputs import validate
 from harness.yaml_file import read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -175,12 +176,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
 
 
 def parse_profile(data: Any, source: str) -> LoadProfile:
-    if not isinstance(data, dict):
-        raise UsageError(f"{source}: a load profile must be a mapping, got {type(data).__name__}")
-    try:
-        return LoadProfile.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(str(source), exc) from None
+    return validate(LoadProfile, data, str(source), shape="a load profile is a mapping (stages, thresholds, ...)")
 
 
 def load_profile(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> LoadProfile:

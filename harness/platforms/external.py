@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
 from harness.config import HarnessConfig
-from harness.errors import UsageError, invalid_input
+from harness.errors import UsageError
 from harness.faults.host import host_undo_kinds
 from harness.faults.undo import UndoLog
+from harness.inputs import validate
 from harness.platforms.base import Identity, Platform, Target
 from harness.platforms.external_faults import ExternalFaults, external_undo_kinds
 from harness.targetfile import load_target
@@ -124,10 +124,7 @@ def load_identities(path: Path) -> dict[str, Identity]:
     for name, fields in data.items():
         if not isinstance(fields, dict):
             raise UsageError(f"{path}: {name}: expected a mapping like {{username: ..., password: ...}}")
-        try:
-            out[name] = Identity(name=name, **fields)
-        except ValidationError as exc:
-            raise invalid_input(str(path), exc, prefix=f"{name}.") from None
+        out[name] = validate(Identity, {"name": name, **fields}, str(path), prefix=f"{name}.")
     return out
 
 

@@ -64,7 +64,7 @@ def test_open_model_stage_needs_a_rate(tmp_path: Path) -> None:
 def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
     bad = tmp_path / "typo.yaml"
     bad.write_text("stages: [{duration_s: 5, rate: 1, rpm: 3}]\noperations: [{name: x, path: /}]\n")
-    with pytest.raises(UsageError, match=r"stages\.0\.rpm: Extra inputs are not permitted"):
+    with pytest.raises(UsageError, match=r"stages\.0\.rpm: unknown key 'rpm'"):
         load_profile(bad)
 
 

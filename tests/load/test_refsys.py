@@ -77,9 +77,20 @@ def short_soak(platform: object, target: Target, out_dir: Path) -> LoadResult:
     return run_load(soak, target, out_dir=out_dir, watch_pids={"gateway-1": platform.pid("gateway-1")})  # type: ignore[attr-defined]
 
 
+def soak_until_judged(platform: object, target: Target, out_dir: Path) -> LoadResult:
+    """A short soak, taken again once when the generator fell behind on a busy machine (its checks then say
+    inconclusive, honestly); the same system keeps running, so a leak keeps leaking and a clean one stays flat."""
+    result = short_soak(platform, target, out_dir)
+    if result.inconclusive:
+        result = short_soak(platform, target, out_dir.with_name(out_dir.name + "-again"))
+    if result.inconclusive:  # twice: the machine is too busy to say anything about the trend
+        pytest.skip(f"the load generator could not keep its schedule twice: {result.inconclusive}")
+    return result
+
+
 def test_memory_leak_shows_as_an_rss_trend_in_a_short_soak(tmp_path: Path) -> None:
     with refsys(tmp_path, "memory_leak") as (platform, target):
-        leaking = short_soak(platform, target, tmp_path / "leak")
+        leaking = soak_until_judged(platform, target, tmp_path / "leak")
     [rss] = [t for t in leaking.trends if t.name == "rss.gateway-1"]
     assert rss.points >= 10
     assert not rss.passed, rss
@@ -90,7 +101,7 @@ def test_memory_leak_shows_as_an_rss_trend_in_a_short_soak(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_clean_refsys_has_a_flat_rss_trend(tmp_path: Path) -> None:
     with refsys(tmp_path) as (platform, target):
-        clean = short_soak(platform, target, tmp_path / "clean")
+        clean = soak_until_judged(platform, target, tmp_path / "clean")
     [rss] = [t for t in clean.trends if t.name == "rss.gateway-1"]
     assert rss.passed, rss
     assert claims_of(clean, "soak")["performance.no_memory_growth"].verdict.value == "verified"

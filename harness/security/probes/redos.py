@@ -44,9 +44,9 @@ for pump in pumps:
         previous = None
         for n in range(8, 60, 2):
             text = pump * n + tail
-            started = time.perf_counter()
+            started = time.process_time()  # CPU time: a busy machine does not look like backtracking
             rx.match(text)
-            spent = time.perf_counter() - started
+            spent = time.process_time() - started
             if previous is not None and spent > 0.02 and spent > previous * 2.5:
                 if spent >= target:
                     print(json.dumps([pump, tail, n, spent])); sys.exit(0)
@@ -74,15 +74,25 @@ class Attack:
         return "!" * len(self.text)
 
 
-def find_attack(pattern: str, timeout_s: float = 8.0) -> Attack | None:
-    """An input the pattern backtracks on catastrophically in Python's ``re`` (None when there is none)."""
+class CalibrationTimeout(Exception):
+    """The offline search outran its wall-clock bound (a very busy machine, or a pathological pattern)."""
+
+
+def find_attack(pattern: str, timeout_s: float = 30.0) -> Attack | None:
+    """An input the pattern backtracks on catastrophically in Python's ``re`` (None when there is none).
+
+    The search costs ~2x LOCAL_TARGET_S of CPU; the wall-clock bound only stops a runaway child.
+    """
     try:
         done = subprocess.run([sys.executable, "-c", _CALIBRATE], input=json.dumps([pattern, PUMPS, TAILS,
                                                                                      LOCAL_TARGET_S]),
                               capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise CalibrationTimeout(f"finding a backtracking input took over {timeout_s:g} s") from exc
+    try:
         found = json.loads(done.stdout.strip() or "null")
-    except (subprocess.TimeoutExpired, ValueError):
-        return None  # slower than the timeout even at the start: ambiguous, leave it
+    except ValueError:
+        return None  # the pattern does not compile in Python: nothing to calibrate against
     return Attack(found[0], found[1], int(found[2]), float(found[3])) if found else None
 
 
@@ -103,8 +113,13 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     outcomes = []
     for slot in slots:
         pattern = str(slot.param.schema["pattern"])
-        attack = find_attack(pattern)
         where = {"location": slot.op.key, "parameter": slot.key}
+        try:
+            attack = find_attack(pattern)
+        except CalibrationTimeout as exc:
+            outcomes.append(REDOS.inconclusive(f"{pattern!r}: {exc}; nothing was sent",
+                                               evidence=Evidence(measured={"pattern": pattern}), **where))
+            continue
         if attack is None:
             outcomes.append(REDOS.passed(f"{pattern!r} has no catastrophic backtracking in a backtracking engine",
                                          evidence=Evidence(measured={"pattern": pattern}), **where))

@@ -1,4 +1,5 @@
-"""Reading the gate's files (policy, waivers, baseline) into pydantic models with one-line errors.
+"""Reading input files (profiles, experiments, claims, policies, game days, target files …) into pydantic
+models with one-line errors: the one path every loader validates through.
 
 A bad file is a usage error (exit 4) whose one line names the file, the key and what is allowed there,
 e.g. ``ci.yaml: levels.1.checks: Input should be a valid list; allowed: a list of check id globs``.
@@ -41,18 +42,25 @@ def read_mapping(path: Path, what: str, flag: str, example: str) -> dict[str, An
     return data
 
 
-def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:
+def validate(model: type[ModelT], data: Any, source: str, *, shape: str = "", prefix: str = "") -> ModelT:
+    """``model`` from parsed data, or a ``UsageError`` (exit 4) in one line.
+
+    ``shape`` says what the top level should be when it is not a mapping (``a load profile is a mapping with
+    stages, thresholds …``); ``prefix`` places a nested section's keys in the file (``extensions.harness.``).
+    """
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}: {shape or 'expected a mapping of keys'}, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise UsageError(describe(source, model, exc)) from None
+        raise UsageError(describe(source, model, exc, prefix=prefix)) from None
 
 
-def describe(source: str, model: type[BaseModel], exc: ValidationError) -> str:
+def describe(source: str, model: type[BaseModel], exc: ValidationError, *, prefix: str = "") -> str:
     """``source: key.path: what is wrong (got …); allowed: …`` for pydantic's first error."""
     first = exc.errors()[0]
     loc = list(first["loc"])
-    where = ".".join(str(part) for part in loc) or "(top level)"
+    where = (prefix + ".".join(str(part) for part in loc)).rstrip(".") or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
     shown = "" if first["type"] in ("extra_forbidden", "missing") or isinstance(got, dict | list) else f" (got {got!r})"
