@@ -34,6 +34,7 @@ HEADLINE_KEYS: list[tuple[str, tuple[str, ...]]] = [
     ("security.auth.bruteforce", ("throttled_at", "attempts")),
     ("security.auth.token_lifetime", ("lifetime_s", "source")),
     ("security.auth.expired", ("ttl_s", "status_after")),
+    ("security.auth.expired_replay", ("expired_for_s", "accepted")),
     ("security.headers.claimed", ("actual",)),
     ("security.cors.allowlist", ("allow_origin_answers",)),
     ("load.*", ("measured", "unit", "samples")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -44,11 +45,11 @@ def checks(report: dict) -> list[dict]:
 
 
 def missing_defects(report: dict, defects: dict[str, dict[str, str]]) -> list[str]:
-    """Listed defects the run did not report as a finding of the expected check at the expected operation."""
+    """Listed defects the run did not report as a finding of the expected check (id or glob) at the expected operation."""
     findings = failed_findings(report)
     missing = []
     for name, expected in defects.items():
-        hit = [f for f in findings if f["check_id"] == expected["check"]
+        hit = [f for f in findings if fnmatch.fnmatchcase(f["check_id"], expected["check"])
                and (not expected["location"] or f["location"].split(" [")[0] == expected["location"])]
         if not hit:
             missing.append(name)

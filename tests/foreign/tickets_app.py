@@ -54,7 +54,7 @@ SAFE_PATTERN = re.compile(r"^[A-Za-z0-9-]*$")  # the same language, linear
 LOCKOUT_FAILURES, LOCKOUT_S = 5, 30.0
 DEFECTS: dict[str, dict[str, str]] = {
     "weak_jwt_secret": {"check": "security.auth.weak_secret", "location": ""},
-    "expired_token_accepted": {"check": "security.auth.expired", "location": ""},
+    "expired_token_accepted": {"check": "security.auth.expired*", "location": ""},
     "user_enumeration": {"check": "security.auth.user_enumeration", "location": "POST /api/v1/auth/token"},
     "no_login_limit": {"check": "security.auth.bruteforce", "location": "POST /api/v1/auth/token"},
     "tenant_listing": {"check": "security.authz.bola", "location": "GET /api/v1/tickets"},

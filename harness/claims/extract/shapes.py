@@ -218,7 +218,7 @@ def _security(text: str) -> list[Shape]:
             verify += REFRESH
             token["refresh"] = True
         if _has(r"expir|lifetime|ttl", text):
-            verify.append("security.auth.expired")
+            verify += ["security.auth.expired", "security.auth.expired_replay"]
             ttl = grammar.duration_after(text, r"expir\w*|lifetime|ttl|valid for|lives?")
             if ttl:
                 verify.append("security.auth.token_lifetime")

@@ -3,7 +3,7 @@
 - ``weak_secret``: an HS256/384/512 token's signature is recomputed offline with a list of secrets people
   actually ship (``weak_secrets.txt``) plus ones derived from the API's own name; a match is proven by
   a token the harness signs itself (``role`` unchanged) being accepted. No request per guess.
-- ``expired`` (replay): every JWT the probes obtain is kept in ``<state dir>/captured-tokens.json``
+- ``expired_replay``: every JWT the probes obtain is kept in ``<state dir>/captured-tokens.json``
   (``HARNESS_STATE_DIR`` or ``./.harness``, mode 0600). At the end of a run, tokens of this target whose
   ``exp`` (+ the leeway allowance) has passed - from this run or an earlier one - are sent again: acceptance
   is the finding. A token that lives a day proves nothing in one smoke run; the next run replays it.
@@ -26,11 +26,16 @@ from harness.security.auth import jwt_parts
 from harness.security.catalog import Outcome, ProbeGroup, rule
 from harness.security.client import curl, sample
 from harness.security.context import ProbeContext
-from harness.security.probes.jwt import DEFAULT_LEEWAY_S, EXPIRED, _with_token, probe_operation
+from harness.security.probes.jwt import API2, DEFAULT_LEEWAY_S, _with_token, probe_operation
 
 WEAK = rule("security.auth.weak_secret", "Tokens are not signed with a guessable HMAC secret", Severity.CRITICAL,
             "API2:2023", ("CWE-798", "CWE-521"), "Sign HS256 tokens with a random key of at least 256 bits from a "
             "secret store (or use an asymmetric algorithm); rotate the guessed one now.")
+# its own id beside security.auth.expired (a token waited out within the run): both can fail on one
+# operation, and one id would give both findings one fingerprint
+EXPIRED_REPLAY = rule("security.auth.expired_replay", "A token kept past its expiry (this run's or an earlier "
+                      "run's) is refused", Severity.HIGH, API2, "CWE-613",
+                      "Validate exp on every request with a small leeway (seconds, not minutes).")
 WORDLIST = Path(__file__).with_name("weak_secrets.txt")
 HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 STORE_NAME = "captured-tokens.json"
@@ -153,9 +158,9 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
     fresh = captured(ctx)
     _save(path, [t for t in stored if t not in fresh] + fresh)
     if op is None:
-        return EXPIRED.not_applicable("no authenticated GET without inputs to replay tokens against")
+        return EXPIRED_REPLAY.not_applicable("no authenticated GET without inputs to replay tokens against")
     if not fresh and not mine:
-        return EXPIRED.not_applicable("no token with an exp claim was captured (opaque tokens or session cookies)",
+        return EXPIRED_REPLAY.not_applicable("no token with an exp claim was captured (opaque tokens or session cookies)",
                                       location=op.key)
     leeway = float(ctx.target.extra.get("jwt_leeway_s", DEFAULT_LEEWAY_S))
     pool = sorted({t["token"]: t for t in [*mine, *fresh]}.values(), key=lambda t: t["exp"])
@@ -167,7 +172,7 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
     if not due:
         nxt = min((t["exp"] for t in pool), default=None)
         when = f" (the next one expires at {time.strftime('%H:%M:%S', time.localtime(nxt))})" if nxt else ""
-        return EXPIRED.skipped(f"no captured token of this target has expired yet; {len(pool)} kept in {path} are "
+        return EXPIRED_REPLAY.skipped(f"no captured token of this target has expired yet; {len(pool)} kept in {path} are "
                                f"replayed by a later run{when}", location=op.key,
                                evidence=Evidence(measured={"kept": len(pool)}))
     replays = []
@@ -183,9 +188,9 @@ def expired_replay(ctx: ProbeContext) -> Outcome:
     if accepted:
         entry, response = accepted[0]
         evidence.curl = curl(response)
-        return EXPIRED.failed(f"a token that expired {time.time() - entry['exp']:.0f} s ago was accepted "
+        return EXPIRED_REPLAY.failed(f"a token that expired {time.time() - entry['exp']:.0f} s ago was accepted "
                               f"({response.status_code})", location=op.key, evidence=evidence)
-    return EXPIRED.passed(f"{len(replays)} expired token(s) refused ({', '.join(str(r.status_code) for _, r in replays)})",
+    return EXPIRED_REPLAY.passed(f"{len(replays)} expired token(s) refused ({', '.join(str(r.status_code) for _, r in replays)})",
                           location=op.key, evidence=evidence)
 
 
@@ -193,5 +198,5 @@ def run(ctx: ProbeContext) -> list[Outcome]:
     return [weak_secret(ctx)]
 
 
-RULES = (WEAK,)
+RULES = (WEAK, EXPIRED_REPLAY)
 GROUP = ProbeGroup("tokens", run, RULES)
