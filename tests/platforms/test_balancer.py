@@ -67,7 +67,7 @@ def test_keepalive_client_pinned_to_a_paused_replica_is_released(tiny_platform: 
         victim = "gateway-1" if pinned == tiny_platform.pid("gateway-1") else "gateway-2"
         tiny_platform.pause(victim)
         try:
-            time.sleep(1.2)  # > health interval + timeout
+            time.sleep(2.2)  # > two timed-out health checks (interval + timeout, twice)
             answers = []
             for _ in range(4):
                 try:

@@ -9,7 +9,12 @@ faults on that link apply to balanced traffic and to health checks alike). Behav
 * ``GET <health_path>`` every ``interval_s`` with a ``timeout_s`` budget through the link; a
   failing backend is skipped until it answers 200 again, and client sessions pinned to it are
   shut down when it is marked down (HAProxy's ``on-marked-down shutdown-sessions``), so
-  keep-alive clients reconnect to a healthy replica instead of hanging on a paused one.
+  keep-alive clients reconnect to a healthy replica instead of hanging on a paused one;
+* a refused or reset check, or a non-200 answer, marks a backend down at once (a dead replica);
+  a check that only timed out must time out ``slow_checks_to_fall`` times in a row (HAProxy's
+  ``fall``): on a CPU-starved host one slow answer is not a dead replica, and shutting down its
+  sessions would cut requests mid-body (measured: both replicas marked down together at load
+  average 10, a POST cut mid-body counted as an error of the system under test).
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ class Backend:
     healthy: bool = True
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
     checks_failed: int = 0
+    checks_timed_out: int = 0  # in a row
 
 
 class RoundRobinBalancer:
     def __init__(self, backends: list[Backend], *, health_path: str = "/healthz", interval_s: float = 0.5,
-                 timeout_s: float = 0.4, connect_timeout_s: float = 1.0) -> None:
+                 timeout_s: float = 0.4, connect_timeout_s: float = 1.0, slow_checks_to_fall: int = 2) -> None:
         if not backends:
             raise ValueError("a load balancer needs at least one backend")
         self.backends = backends
@@ -45,6 +51,7 @@ class RoundRobinBalancer:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.slow_checks_to_fall = slow_checks_to_fall
         self.listen_port = 0
         self._next = 0
         self._server: asyncio.base_events.Server | None = None
@@ -108,9 +115,14 @@ class RoundRobinBalancer:
             async with httpx.AsyncClient(timeout=self.timeout_s, limits=httpx.Limits(max_keepalive_connections=0),
                                          trust_env=False) as client:
                 response = await client.get(url)
-            ok = response.status_code == 200
-        except (httpx.HTTPError, OSError):
+            ok, backend.checks_timed_out = response.status_code == 200, 0
+        except httpx.TimeoutException:
+            backend.checks_timed_out += 1
+            if backend.checks_timed_out < self.slow_checks_to_fall:
+                return  # slow, not (yet) dead: keep its state and its sessions
             ok = False
+        except (httpx.HTTPError, OSError):
+            ok, backend.checks_timed_out = False, 0  # refused or reset: dead now
         self._mark(backend, healthy=ok)
 
     def _mark(self, backend: Backend, *, healthy: bool) -> None:
