@@ -65,6 +65,7 @@ BYPASS = rule("security.ratelimit.bypass", "The limit cannot be bypassed (X-Forw
 MAX_PROBE_REQUESTS = 2000
 MAX_DISCOVERY_REQUESTS = 400  # no claim: requests sent looking for the first 429
 BYPASS_TRIES = 2  # variant requests per bypass, each between two plain ones
+BYPASS_ROUNDS = 3  # a round whose plain requests were not all refused (the window moved on) is tried again
 PER_USER_TRIES = 3  # B's requests while A is throttled
 MAX_FRESH_WINDOW_WAIT_S = 10.0  # wait this long at most for a window to empty before a burst
 BURST_WORKERS = 8
@@ -326,8 +327,9 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
         "HEAD": lambda h: ctx.client.request("HEAD", path, headers=h, retry_429=False),
     }
     with ctx.client.one_connection():  # plain and variant along the same path (replica)
-        attempts, bypassed, reset = _try_variants(ctx, op, a, limit, path, variants)
-    evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset},
+        attempts, bypassed, undecided, reset = _try_variants(ctx, op, a, limit, path, variants)
+    evidence = Evidence(measured={**{label: r.status_code for label, r in attempts.items()}, "stopped": reset,
+                                  "undecided": undecided},
                         samples=[sample(r, label) for label, r in (bypassed or attempts).items()][:3])
     if bypassed:
         evidence.curl = curl(next(iter(bypassed.values())))
@@ -335,31 +337,41 @@ def bypass(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int) -> 
                              "was still refused)", location=op.key, evidence=evidence)
     if not attempts:
         return BYPASS.inconclusive(f"no bypass could be tried: {reset}", location=op.key, evidence=evidence)
+    if undecided:
+        return BYPASS.inconclusive(f"{', '.join(undecided)}: the plain request was let through between attempts in "
+                                   f"each of {BYPASS_ROUNDS} rounds (the window kept moving on), so a variant's 2xx "
+                                   "proves nothing", location=op.key, evidence=evidence)
     return BYPASS.passed(f"{len(attempts)} bypass attempts all refused" + (f"; {reset}" if reset else ""),
                          location=op.key, evidence=evidence)
 
 
 def _try_variants(ctx: ProbeContext, op: Operation, a: Identity | None, limit: int, path: str,
-                  variants: dict) -> tuple[dict[str, httpx.Response], dict[str, httpx.Response], str | None]:
+                  variants: dict) -> tuple[dict[str, httpx.Response], dict[str, httpx.Response], list[str], str | None]:
+    """Per variant: the last attempt, the variants that bypassed, those never judged on a clean round, and why
+    the probe stopped early (None)."""
     get = ctx.client.get
     attempts: dict[str, httpx.Response] = {}
     bypassed: dict[str, httpx.Response] = {}
-    reset = None
+    undecided: list[str] = []
     for label, send in variants.items():
-        auth = ctx.identities.bearer(a) if a is not None else {}  # fresh for this sequence, no re-login inside it
-        if not drive_again(ctx, op, auth, limit):  # throttled again first: the window may have moved on since
-            reset = f"could not get throttled again before {label!r}"
-            break
-        plain, tried = [], []  # then plain and variant alternating, starting and ending with plain
-        for step in range(2 * BYPASS_TRIES + 1):
-            if step % 2 == 0:
-                plain.append(get(path, headers=auth, retry_429=False))
-            else:
-                tried.append(send(auth))
-        attempts[label] = tried[-1]
-        if all(r.is_success for r in tried) and all(r.status_code == 429 for r in plain):
-            bypassed[label] = tried[-1]
-    return attempts, bypassed, reset
+        for _ in range(BYPASS_ROUNDS):
+            auth = ctx.identities.bearer(a) if a is not None else {}  # fresh for this sequence, no re-login inside
+            if not drive_again(ctx, op, auth, limit):  # throttled again first: the window may have moved on since
+                return attempts, bypassed, undecided, f"could not get throttled again before {label!r}"
+            plain, tried = [], []  # then plain and variant alternating, starting and ending with plain
+            for step in range(2 * BYPASS_TRIES + 1):
+                if step % 2 == 0:
+                    plain.append(get(path, headers=auth, retry_429=False))
+                else:
+                    tried.append(send(auth))
+            attempts[label] = tried[-1]
+            if all(r.status_code == 429 for r in plain):  # a clean round: the limit held around every attempt
+                if all(r.is_success for r in tried):
+                    bypassed[label] = tried[-1]
+                break
+        else:
+            undecided.append(label)
+    return attempts, bypassed, undecided, None
 
 
 def per_user(ctx: ProbeContext, op: Operation, a: Identity, b: Identity, limit: int) -> Outcome:
