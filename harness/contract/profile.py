@@ -156,13 +156,13 @@ def load_contract_profile(name_or_path: str | Path, directory: Path = PROFILE_DI
                          f"{', '.join(available_profiles(directory)) or 'none'} (or pass a YAML file path)")
     data = _read_yaml(path)
     data.setdefault("name", path.stem)
-    profile = _validated(ContractProfile, data, path)
+    profile = validate(ContractProfile, data, str(path))
     shared = [rule for name in profile.include_noise for rule in load_noise_file(_noise_path(name, path)).known_noise]
     return profile.model_copy(update={"known_noise": [*shared, *profile.known_noise]})
 
 
 def load_noise_file(path: Path) -> NoiseFile:
-    return _validated(NoiseFile, _read_yaml(path), path)
+    return validate(NoiseFile, _read_yaml(path), str(path))
 
 
 def target_noise(api_title: str | None, directory: Path = TARGETS_DIR) -> tuple[list[NoiseRule], list[Path]]:
@@ -192,7 +192,3 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
     return data
-
-
-def _validated(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
-    return validate(model, data, str(path))

@@ -92,7 +92,7 @@ def find_attack(pattern: str, timeout_s: float = 30.0) -> Attack | None:
     try:
         found = json.loads(done.stdout.strip() or "null")
     except ValueError:
-        return None  # the pattern does not compile in Python: nothing to calibrate against
+        return None  # the child printed no verdict (e.g. the pattern does not compile in Python): nothing to send
     return Attack(found[0], found[1], int(found[2]), float(found[3])) if found else None
 
 
